@@ -1,0 +1,194 @@
+//! Parallel evaluation: every (estate, rule) pair on rayon, errors turned into
+//! located failures, raw findings resolved into spans and paths.
+
+use super::host::{CallScope, Node, RawFinding};
+use super::rule::Rule;
+use super::sandbox::{self, Limits, TIMEOUT_TOKEN};
+use crate::estate::Doc;
+use crate::report::{Failure, FailureKind, Finding, Label};
+use rayon::prelude::*;
+use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Position, Scope};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+/// An estate ready for rules, with its position among the checked files.
+pub struct Estate {
+    pub index: usize,
+    pub doc: Arc<Doc>,
+}
+
+/// Runs every rule on every estate. Output order is fixed later by sorting.
+pub fn evaluate(
+    engine: &Engine,
+    limits: &Limits,
+    estates: &[Estate],
+    rules: &[Rule],
+) -> (Vec<Finding>, Vec<Failure>) {
+    let pairs = estates.len() * rules.len();
+    let results: Vec<(Vec<Finding>, Option<Failure>)> = (0..pairs)
+        .into_par_iter()
+        .map(|i| {
+            let estate = &estates[i / rules.len()];
+            let rule = &rules[i % rules.len()];
+            run_one(engine, limits, estate, rule)
+        })
+        .collect();
+    let mut findings = Vec::new();
+    let mut failures = Vec::new();
+    for (f, fail) in results {
+        findings.extend(f);
+        failures.extend(fail);
+    }
+    (findings, failures)
+}
+
+/// Runs one rule on one estate, containing errors, limits and panics.
+pub fn run_one(
+    engine: &Engine,
+    limits: &Limits,
+    estate: &Estate,
+    rule: &Rule,
+) -> (Vec<Finding>, Option<Failure>) {
+    let scope = CallScope::enter(estate.doc.clone());
+    sandbox::arm_deadline(limits.timeout);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
+        engine.call_fn_with_options::<Dynamic>(
+            options,
+            &mut Scope::new(),
+            &rule.ast,
+            "check",
+            (Node::root(&estate.doc),),
+        )
+    }));
+    sandbox::disarm_deadline();
+    let raw = scope.finish();
+    let findings = raw
+        .into_iter()
+        .map(|r| resolve(&estate.doc, estate.index, rule, r))
+        .collect();
+    let failure = match outcome {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(rule_error(rule, limits, &estate.doc, *e)),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Some(
+                Failure::located(
+                    FailureKind::RuleRuntime,
+                    &rule.source,
+                    rule.check_span.clone(),
+                    format!("rule `{}` crashed inside preflight: {what}", rule.id),
+                )
+                .with_note(format!("while checking {}", estate.doc.source.name())),
+            )
+        }
+    };
+    (findings, failure)
+}
+
+fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding) -> Finding {
+    let (child, mut span) = doc.label_span(raw.node, &raw.key);
+    if let (true, Some(c)) = (raw.on_key, child) {
+        span = doc.node(c).key_span();
+    }
+    let path = match child {
+        Some(c) => doc.path(c),
+        None if raw.key.is_empty() => doc.path(raw.node),
+        None => {
+            let base = doc.path(raw.node);
+            if base.is_empty() {
+                raw.key.clone()
+            } else {
+                format!("{base}.{}", raw.key)
+            }
+        }
+    };
+    let labels = raw
+        .labels
+        .iter()
+        .map(|(node, key, text)| Label {
+            span: doc.label_span(*node, key).1,
+            text: text.clone(),
+        })
+        .collect();
+    Finding {
+        rule: rule.id.clone(),
+        severity: raw.severity.unwrap_or(rule.header.severity),
+        message: raw.message,
+        help: raw.help,
+        file_index: index,
+        source: doc.source.clone(),
+        path,
+        span,
+        labels,
+        call_site: call_site(rule, raw.call_site),
+        waived: false,
+    }
+}
+
+fn call_site(rule: &Rule, pos: Position) -> Option<(Arc<crate::estate::Source>, std::ops::Range<usize>)> {
+    let line = pos.line()?;
+    let start = rule.source.offset_of(line, pos.position().unwrap_or(1));
+    let text = &rule.source.text()[start..];
+    let len = text
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    Some((rule.source.clone(), start..start + len))
+}
+
+/// The innermost error of a chain of function calls, and the nearest position.
+fn innermost(e: &EvalAltResult) -> (&EvalAltResult, Position) {
+    match e {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, pos) => {
+            let (deepest, inner_pos) = innermost(inner);
+            (deepest, if inner_pos.is_none() { *pos } else { inner_pos })
+        }
+        other => (other, other.position()),
+    }
+}
+
+fn rule_error(rule: &Rule, limits: &Limits, doc: &Doc, e: EvalAltResult) -> Failure {
+    let (inner, pos) = innermost(&e);
+    let (kind, message) = match inner {
+        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == TIMEOUT_TOKEN => (
+            FailureKind::RuleLimit,
+            format!("rule `{}` ran longer than the {:?} time limit", rule.id, limits.timeout),
+        ),
+        EvalAltResult::ErrorTooManyOperations(_) => (
+            FailureKind::RuleLimit,
+            format!("rule `{}` exceeded the limit of {} operations", rule.id, limits.max_operations),
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => (
+            FailureKind::RuleLimit,
+            format!("rule `{}` nested calls deeper than {} levels", rule.id, limits.max_call_levels),
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => (
+            FailureKind::RuleLimit,
+            format!("rule `{}` exceeded a size limit: {what}", rule.id),
+        ),
+        other => (
+            FailureKind::RuleRuntime,
+            format!("rule `{}` failed: {}", rule.id, strip_position(&other.to_string())),
+        ),
+    };
+    let span = match pos.line() {
+        Some(line) => {
+            let at = rule.source.offset_of(line, pos.position().unwrap_or(1));
+            at..at
+        }
+        None => rule.check_span.clone(),
+    };
+    Failure::located(kind, &rule.source, span, message)
+        .with_note(format!("while checking {}", doc.source.name()))
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" (line ") {
+        Some(i) if msg.ends_with(')') => msg[..i].to_string(),
+        _ => msg.to_string(),
+    }
+}

@@ -1,0 +1,139 @@
+//! `schema_violations(items, spec)`: a native, generic shape check for tables, so a
+//! pack can validate 100k entries without an interpreted loop per key.
+//!
+//! `spec` maps each known key to what its value must be: a type name (`"string"`,
+//! `"integer"`, `"float"`, `"boolean"`, `"datetime"`, `"array"`, `"table"`, `"any"`),
+//! `"array<string>"`, an address kind (`"ipv4"`, `"ipv6"`), or an array of the allowed
+//! string spellings. Each violation is a map: `node` (the table), `key`, `kind`
+//! (`"unknown"`, `"type"`, `"spelling"`, `"address"`), `expected`, `actual`, and
+//! `suggestion` (the closest known key or spelling, or `()`).
+
+use super::host::{closest, Node, Query};
+use crate::estate::{doc::Value as V, Doc, NodeId};
+use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
+
+enum Expect {
+    Type(&'static str),
+    ArrayOf(&'static str),
+    Address(&'static str),
+    OneOf(Vec<String>),
+    Any,
+}
+
+fn parse_spec(spec: &Map) -> Result<Vec<(String, Expect)>, Box<EvalAltResult>> {
+    let mut out = Vec::new();
+    for (key, want) in spec {
+        let expect = if let Some(items) = want.read_lock::<Array>() {
+            Expect::OneOf(items.iter().map(|i| i.to_string()).collect())
+        } else {
+            match want.to_string().as_str() {
+                "any" => Expect::Any,
+                "ipv4" => Expect::Address("ipv4"),
+                "ipv6" => Expect::Address("ipv6"),
+                "array<string>" => Expect::ArrayOf("string"),
+                t @ ("string" | "integer" | "float" | "boolean" | "datetime" | "array" | "table") => {
+                    Expect::Type(match t {
+                        "string" => "string",
+                        "integer" => "integer",
+                        "float" => "float",
+                        "boolean" => "boolean",
+                        "datetime" => "datetime",
+                        "array" => "array",
+                        _ => "table",
+                    })
+                }
+                other => return Err(format!("schema for `{key}`: unknown type `{other}`").into()),
+            }
+        };
+        out.push((key.to_string(), expect));
+    }
+    Ok(out)
+}
+
+fn record(
+    doc: &Doc,
+    table: NodeId,
+    key: &str,
+    kind: &str,
+    expected: String,
+    actual: String,
+    suggestion: Option<&str>,
+) -> Dynamic {
+    let mut m = Map::new();
+    m.insert("node".into(), Dynamic::from(Node { generation: doc.generation, id: table }));
+    m.insert("key".into(), Dynamic::from(ImmutableString::from(key)));
+    m.insert("kind".into(), Dynamic::from(ImmutableString::from(kind)));
+    m.insert("expected".into(), Dynamic::from(expected));
+    m.insert("actual".into(), Dynamic::from(actual));
+    m.insert(
+        "suggestion".into(),
+        suggestion.map_or(Dynamic::UNIT, |s| Dynamic::from(s.to_string())),
+    );
+    Dynamic::from_map(m)
+}
+
+fn shown(doc: &Doc, id: NodeId) -> String {
+    match &doc.node(id).value {
+        V::Str(s) => s.to_string(),
+        _ => doc.type_name(id).to_string(),
+    }
+}
+
+pub fn violations(items: &Query, spec: &Map) -> Result<Array, Box<EvalAltResult>> {
+    let spec = parse_spec(spec)?;
+    let mut out = Array::new();
+    let known: Vec<&str> = spec.iter().map(|(k, _)| k.as_str()).collect();
+    items.each(|doc, table| {
+        let V::Table(t) = &doc.node(table).value else {
+            return true;
+        };
+        for (key, child) in t.entries.iter() {
+            let Some((_, expect)) = spec.iter().find(|(k, _)| k == &**key) else {
+                let hint = closest(key, known.iter().copied());
+                out.push(record(doc, table, key, "unknown", String::new(), String::new(), hint));
+                continue;
+            };
+            let actual = doc.type_name(*child);
+            let bad = match expect {
+                Expect::Any => None,
+                Expect::Type(t) => (actual != *t).then(|| ("type", t.to_string(), None)),
+                Expect::ArrayOf(t) => {
+                    if actual != "array" {
+                        Some(("type", format!("array of {t}s"), None))
+                    } else {
+                        doc.children(*child)
+                            .iter()
+                            .any(|c| doc.type_name(*c) != *t)
+                            .then(|| ("type", format!("array of {t}s"), None))
+                    }
+                }
+                Expect::Address(kind) => match doc.str_of(*child) {
+                    None => Some(("type", "string".to_string(), None)),
+                    Some(s) => {
+                        let ok = if *kind == "ipv4" {
+                            s.parse::<std::net::Ipv4Addr>().is_ok()
+                        } else {
+                            s.parse::<std::net::Ipv6Addr>().is_ok()
+                        };
+                        (!ok).then(|| ("address", format!("an {kind} address"), None))
+                    }
+                },
+                Expect::OneOf(allowed) => match doc.str_of(*child) {
+                    None => Some(("type", "string".to_string(), None)),
+                    Some(s) if allowed.iter().any(|a| a == s) => None,
+                    Some(s) => Some((
+                        "spelling",
+                        allowed.join(", "),
+                        closest(s, allowed.iter().map(String::as_str))
+                            .or_else(|| allowed.iter().find(|a| a.eq_ignore_ascii_case(s)).map(String::as_str)),
+                    )),
+                },
+            };
+            if let Some((kind, expected, hint)) = bad {
+                out.push(record(doc, table, key, kind, expected, shown(doc, *child), hint));
+            }
+        }
+        true
+    })?;
+    Ok(out)
+}

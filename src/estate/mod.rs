@@ -1,0 +1,9 @@
+//! Estates: reading files, parsing TOML with spans, and the node arena rules read.
+
+pub mod doc;
+pub mod load;
+pub mod source;
+
+pub use doc::{Doc, NodeId, Value, ROOT};
+pub use load::{parse, SyntaxError};
+pub use source::{LineCol, Source};

@@ -1,0 +1,94 @@
+//! Finding input files and reading them as text, with located failures.
+
+use crate::estate::Source;
+use crate::report::{Failure, FailureKind};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Files larger than this are refused unless the limit is raised.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 512 << 20;
+
+/// Every file with extension `ext` below `dir`, in sorted order. Hidden entries and
+/// symbolic links to directories are skipped; unreadable directories are failures.
+pub fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>, failures: &mut Vec<Failure>) {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            failures.push(Failure::unlocated(FailureKind::Io, display(dir), format!("cannot read directory: {e}")));
+            return;
+        }
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            walk(&path, ext, out, failures);
+        } else if path.extension().is_some_and(|e| e == ext) && path.is_file() {
+            out.push(path);
+        }
+    }
+}
+
+/// A path as shown to users: forward slashes, no leading `./`.
+pub fn display(path: &Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// Reads a file as UTF-8 text, refusing files above the default size cap.
+pub fn read_text(path: &Path) -> Result<Source, Box<Failure>> {
+    read_text_capped(path, DEFAULT_MAX_FILE_SIZE)
+}
+
+/// Reads a file as UTF-8 text. Invalid UTF-8 is a failure located at the first bad byte.
+pub fn read_text_capped(path: &Path, max_size: u64) -> Result<Source, Box<Failure>> {
+    let name = display(path);
+    let io = |msg: String| Box::new(Failure::unlocated(FailureKind::Io, name.clone(), msg));
+    let meta = fs::metadata(path).map_err(|e| io(format!("cannot read: {}", describe(&e))))?;
+    if meta.is_dir() {
+        return Err(io("is a directory".into()));
+    }
+    if meta.len() > max_size {
+        return Err(io(format!(
+            "file is {} bytes, over the limit of {max_size} bytes (raise it with --max-file-size)",
+            meta.len()
+        )));
+    }
+    let bytes = fs::read(path).map_err(|e| io(format!("cannot read: {}", describe(&e))))?;
+    source_from_bytes(name, bytes)
+}
+
+/// Builds a source from raw bytes; invalid UTF-8 is a located failure.
+pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Result<Source, Box<Failure>> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source::new(name, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            // The lossy text keeps every byte before `at` where it was.
+            let end = lossy[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+            let source = Arc::new(Source::new(name, lossy));
+            Err(Box::new(Failure::located(
+                FailureKind::Io,
+                &source,
+                at..end,
+                format!("file is not valid UTF-8 (byte {at})"),
+            )))
+        }
+    }
+}
+
+fn describe(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,16 @@
+//! preflight: checks TOML estate descriptions against Rhai rules, in parallel, and
+//! reports every violation as a diagnostic pointing at the offending value.
+//!
+//! - [`estate`] owns parsing and the node arena rules read;
+//! - [`engine`] owns rules: loading, the sandbox, the host API, evaluation;
+//! - [`report`] owns findings, failures, their order and every output format;
+//! - [`check`] ties one run together; [`fixture`] is `preflight test`;
+//! - [`cli`] is the command line.
+
+pub mod check;
+pub mod cli;
+pub mod engine;
+pub mod estate;
+pub mod files;
+pub mod fixture;
+pub mod report;

@@ -1,0 +1,208 @@
+//! Human output: one miette diagnostic per finding and failure, then a summary line.
+
+use super::{Failure, Finding, Report, Severity};
+use crate::estate::Source;
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
+use std::fmt;
+
+/// How to draw: colour on or off, and the line width.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub width: usize,
+}
+
+struct FindingDiag<'a> {
+    f: &'a Finding,
+    site: Option<RuleSite<'a>>,
+}
+
+/// The `fail(...)` call that reported a finding, shown as a related diagnostic.
+struct RuleSite<'a> {
+    source: &'a Source,
+    span: std::ops::Range<usize>,
+}
+
+struct FailureDiag<'a>(&'a Failure);
+
+impl fmt::Debug for FindingDiag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.f.message)
+    }
+}
+impl fmt::Display for FindingDiag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.f.waived {
+            write!(f, "{} (waived)", self.f.message)
+        } else {
+            f.write_str(&self.f.message)
+        }
+    }
+}
+impl std::error::Error for FindingDiag<'_> {}
+
+impl Diagnostic for FindingDiag<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(&self.f.rule))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.f.severity {
+            Severity::Error if !self.f.waived => miette::Severity::Error,
+            Severity::Error | Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
+        })
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.f.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&*self.f.source)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let primary = LabeledSpan::new_primary_with_span(
+            (!self.f.path.is_empty()).then(|| self.f.path.clone()),
+            self.f.span.clone(),
+        );
+        let secondary = self
+            .f
+            .labels
+            .iter()
+            .map(|l| LabeledSpan::new_with_span(Some(l.text.clone()), l.span.clone()));
+        Some(Box::new(std::iter::once(primary).chain(secondary)))
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        let site = self.site.as_ref()?;
+        Some(Box::new(std::iter::once(site as &dyn Diagnostic)))
+    }
+}
+
+impl fmt::Debug for RuleSite<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("reported here")
+    }
+}
+impl fmt::Display for RuleSite<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("reported here")
+    }
+}
+impl std::error::Error for RuleSite<'_> {}
+
+impl Diagnostic for RuleSite<'_> {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(miette::Severity::Advice)
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(self.source)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
+            None,
+            self.span.clone(),
+        ))))
+    }
+}
+
+impl fmt::Debug for FailureDiag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.message)
+    }
+}
+impl fmt::Display for FailureDiag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.source.is_none() {
+            write!(f, "{}: {}", self.0.file, self.0.message)
+        } else {
+            f.write_str(&self.0.message)
+        }
+    }
+}
+impl std::error::Error for FailureDiag<'_> {}
+
+impl Diagnostic for FailureDiag<'_> {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(format!("failure::{}", self.0.kind.as_str())))
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.0.note.as_ref().map(|n| Box::new(n) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.0.source.as_deref().map(|s| s as &dyn SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.0.span.clone()?;
+        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
+            Some(self.0.kind.as_str().to_string()),
+            span,
+        ))))
+    }
+}
+
+fn handler(style: Style) -> GraphicalReportHandler {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false)
+}
+
+/// Renders one finding, with the rule's call site as a related diagnostic.
+pub fn render_finding(out: &mut String, f: &Finding, style: Style) {
+    let diag = FindingDiag {
+        f,
+        site: f.call_site.as_ref().map(|(source, span)| RuleSite {
+            source,
+            span: span.clone(),
+        }),
+    };
+    let _ = handler(style).render_report(out, &diag);
+}
+
+pub fn render_failure(out: &mut String, f: &Failure, style: Style) {
+    let _ = handler(style).render_report(out, &FailureDiag(f));
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The closing line of every human report.
+pub fn summary(report: &Report) -> String {
+    let c = report.counts();
+    let mut line = format!(
+        "{} checked with {}: {}, {}, {}",
+        plural(report.files, "file"),
+        plural(report.rules, "rule"),
+        plural(c.errors, "error"),
+        plural(c.warnings, "warning"),
+        plural(c.notes, "note"),
+    );
+    if c.waived > 0 {
+        line.push_str(&format!(", {} waived", c.waived));
+    }
+    if !report.failures.is_empty() {
+        line.push_str(&format!(", {}", plural(report.failures.len(), "failure")));
+    }
+    line.push('\n');
+    line
+}
+
+/// Failures first (they decide the exit code), then findings, then the summary.
+pub fn render(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    for f in &report.failures {
+        render_failure(&mut out, f, style);
+    }
+    for f in &report.findings {
+        render_finding(&mut out, f, style);
+    }
+    out.push_str(&summary(report));
+    out
+}

@@ -1,0 +1,211 @@
+//! Findings and failures, their order, counts and exit code, and every output format.
+
+pub mod human;
+pub mod json;
+
+use crate::estate::Source;
+use serde::Serialize;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// How bad a finding is. Ordered: `Note < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Note,
+    Warning,
+    #[default]
+    Error,
+}
+
+impl Severity {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "error" => Some(Severity::Error),
+            "warning" => Some(Severity::Warning),
+            "note" => Some(Severity::Note),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+/// A secondary label: a span in the same estate with its text.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub span: Range<usize>,
+    pub text: String,
+}
+
+/// One violation a rule reported against one estate.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+    pub help: Option<String>,
+    /// Position of the estate among the checked files, for ordering.
+    pub file_index: usize,
+    pub source: Arc<Source>,
+    pub path: String,
+    pub span: Range<usize>,
+    pub labels: Vec<Label>,
+    /// The `fail(...)` call in the rule file.
+    pub call_site: Option<(Arc<Source>, Range<usize>)>,
+    pub waived: bool,
+}
+
+/// What kind of thing went wrong, as named in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    Io,
+    TomlSyntax,
+    RuleHeader,
+    RuleCompile,
+    RuleRuntime,
+    RuleLimit,
+    Config,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Io => "io",
+            FailureKind::TomlSyntax => "toml-syntax",
+            FailureKind::RuleHeader => "rule-header",
+            FailureKind::RuleCompile => "rule-compile",
+            FailureKind::RuleRuntime => "rule-runtime",
+            FailureKind::RuleLimit => "rule-limit",
+            FailureKind::Config => "config",
+        }
+    }
+}
+
+/// Something that kept preflight from checking a file or running a rule.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub file: String,
+    pub source: Option<Arc<Source>>,
+    pub span: Option<Range<usize>>,
+    pub message: String,
+    /// Extra context lines, such as which estate a rule failed on.
+    pub note: Option<String>,
+}
+
+impl Failure {
+    pub fn located(
+        kind: FailureKind,
+        source: &Arc<Source>,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        Failure {
+            kind,
+            file: source.name().to_string(),
+            source: Some(source.clone()),
+            span: Some(span),
+            message: message.into(),
+            note: None,
+        }
+    }
+
+    pub fn unlocated(kind: FailureKind, file: impl Into<String>, message: impl Into<String>) -> Self {
+        Failure {
+            kind,
+            file: file.into(),
+            source: None,
+            span: None,
+            message: message.into(),
+            note: None,
+        }
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+}
+
+/// Everything one run produced.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub files: usize,
+    pub rules: usize,
+    pub findings: Vec<Finding>,
+    pub failures: Vec<Failure>,
+}
+
+/// Finding counts by severity, waived findings left out.
+#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    pub errors: usize,
+    pub warnings: usize,
+    pub notes: usize,
+    pub waived: usize,
+}
+
+impl Report {
+    /// Puts findings and failures in their one canonical order, so output does not
+    /// depend on thread scheduling.
+    pub fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (a.file_index, a.span.start, a.span.end, &a.rule, &a.message).cmp(&(
+                b.file_index,
+                b.span.start,
+                b.span.end,
+                &b.rule,
+                &b.message,
+            ))
+        });
+        self.findings.dedup_by(|a, b| {
+            a.file_index == b.file_index
+                && a.span == b.span
+                && a.rule == b.rule
+                && a.message == b.message
+        });
+        self.failures.sort_by(|a, b| {
+            let key = |f: &Failure| (f.file.clone(), f.span.as_ref().map(|s| (s.start, s.end)), f.kind);
+            key(a).cmp(&key(b)).then_with(|| a.message.cmp(&b.message))
+        });
+    }
+
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for f in &self.findings {
+            if f.waived {
+                c.waived += 1;
+                continue;
+            }
+            match f.severity {
+                Severity::Error => c.errors += 1,
+                Severity::Warning => c.warnings += 1,
+                Severity::Note => c.notes += 1,
+            }
+        }
+        c
+    }
+
+    /// 2 on any failure, 1 on a finding at or above `fail_at`, else 0.
+    pub fn exit_code(&self, fail_at: Severity) -> u8 {
+        if !self.failures.is_empty() {
+            2
+        } else if self
+            .findings
+            .iter()
+            .any(|f| !f.waived && f.severity >= fail_at)
+        {
+            1
+        } else {
+            0
+        }
+    }
+}
