@@ -187,6 +187,7 @@ fn rule_error(rule: &Rule, limits: &Limits, doc: &Doc, e: EvalAltResult) -> Fail
 }
 
 fn strip_position(msg: &str) -> String {
+    let msg = msg.strip_prefix("Runtime error: ").unwrap_or(msg);
     match msg.rfind(" (line ") {
         Some(i) if msg.ends_with(')') => msg[..i].to_string(),
         _ => msg.to_string(),

@@ -5,8 +5,9 @@
 //! `"integer"`, `"float"`, `"boolean"`, `"datetime"`, `"array"`, `"table"`, `"any"`),
 //! `"array<string>"`, an address kind (`"ipv4"`, `"ipv6"`), or an array of the allowed
 //! string spellings. Each violation is a map: `node` (the table), `key`, `kind`
-//! (`"unknown"`, `"type"`, `"spelling"`, `"address"`), `expected`, `actual`, and
-//! `suggestion` (the closest known key or spelling, or `()`).
+//! (`"unknown"`, `"type"`, `"spelling"`, `"address"`), `expected`, `actual` (the
+//! value's type), `value` (the value, for strings; else its type), and `suggestion`
+//! (the closest known key or spelling, or `()`).
 
 use super::host::{closest, Node, Query};
 use crate::estate::{doc::Value as V, Doc, NodeId};
@@ -56,7 +57,7 @@ fn record(
     key: &str,
     kind: &str,
     expected: String,
-    actual: String,
+    (actual, value): (String, String),
     suggestion: Option<&str>,
 ) -> Dynamic {
     let mut m = Map::new();
@@ -65,6 +66,7 @@ fn record(
     m.insert("kind".into(), Dynamic::from(ImmutableString::from(kind)));
     m.insert("expected".into(), Dynamic::from(expected));
     m.insert("actual".into(), Dynamic::from(actual));
+    m.insert("value".into(), Dynamic::from(value));
     m.insert(
         "suggestion".into(),
         suggestion.map_or(Dynamic::UNIT, |s| Dynamic::from(s.to_string())),
@@ -90,7 +92,7 @@ pub fn violations(items: &Query, spec: &Map) -> Result<Array, Box<EvalAltResult>
         for (key, child) in t.entries.iter() {
             let Some((_, expect)) = spec.iter().find(|(k, _)| k == &**key) else {
                 let hint = closest(key, known.iter().copied());
-                out.push(record(doc, table, key, "unknown", String::new(), String::new(), hint));
+                out.push(record(doc, table, key, "unknown", String::new(), Default::default(), hint));
                 continue;
             };
             let actual = doc.type_name(*child);
@@ -115,7 +117,8 @@ pub fn violations(items: &Query, spec: &Map) -> Result<Array, Box<EvalAltResult>
                         } else {
                             s.parse::<std::net::Ipv6Addr>().is_ok()
                         };
-                        (!ok).then(|| ("address", format!("an {kind} address"), None))
+                        let what = if *kind == "ipv4" { "a valid IPv4 address" } else { "a valid IPv6 address" };
+                        (!ok).then(|| ("address", what.to_string(), None))
                     }
                 },
                 Expect::OneOf(allowed) => match doc.str_of(*child) {
@@ -130,7 +133,8 @@ pub fn violations(items: &Query, spec: &Map) -> Result<Array, Box<EvalAltResult>
                 },
             };
             if let Some((kind, expected, hint)) = bad {
-                out.push(record(doc, table, key, kind, expected, shown(doc, *child), hint));
+                let found = (actual.to_string(), shown(doc, *child));
+                out.push(record(doc, table, key, kind, expected, found, hint));
             }
         }
         true

@@ -49,9 +49,7 @@ pub fn parse(source: Arc<Source>) -> Result<Doc, Vec<SyntaxError>> {
     let span = root.span();
     let root = Spanned::new(span, DeValue::Table(root.into_inner()));
     builder.add(&root, None, u32::MAX, Seg::Root);
-    if problems.is_empty() {
-        problems = builder.problems;
-    }
+    problems.append(&mut builder.problems);
     if problems.is_empty() {
         let nodes = builder.nodes;
         Ok(Doc::new(source.clone(), nodes))

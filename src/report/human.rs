@@ -159,10 +159,12 @@ pub fn render_finding(out: &mut String, f: &Finding, style: Style) {
         }),
     };
     let _ = handler(style).render_report(out, &diag);
+    out.push('\n');
 }
 
 pub fn render_failure(out: &mut String, f: &Failure, style: Style) {
     let _ = handler(style).render_report(out, &FailureDiag(f));
+    out.push('\n');
 }
 
 fn plural(n: usize, word: &str) -> String {

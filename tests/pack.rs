@@ -1,0 +1,79 @@
+//! The built-in pack against its fixtures, and tests about the pack itself: every rule
+//! documented, fired by a fixture and silent in another; every requirement covered.
+
+use preflight::check;
+use preflight::engine::Limits;
+use preflight::fixture::{self, expectations};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+#[test]
+fn builtin_fixtures_pass() {
+    let run = fixture::run(Some(Path::new("rules/officescan")), None, &Limits::default());
+    assert!(run.failures.is_empty(), "failures: {:#?}", run.failures);
+    assert!(run.outcomes.len() >= 3, "fixtures went missing");
+    let failed: Vec<_> = run
+        .outcomes
+        .iter()
+        .filter(|o| !o.passed())
+        .map(|o| format!("{}: missing {:?}, unexpected {:?}", o.file, o.missing, o.unexpected.iter().map(|f| (&f.rule, f.source.line_col(f.span.start).line)).collect::<Vec<_>>()))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+#[test]
+fn the_embedded_pack_is_the_rules_folder() {
+    let embedded = check::load_rules(true, &[], &Limits::default(), false);
+    let on_disk = check::load_rules(false, &["rules/officescan".into()], &Limits::default(), false);
+    assert!(embedded.failures.is_empty(), "{:#?}", embedded.failures);
+    let ids = |s: &check::RuleSet| s.rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&embedded), ids(&on_disk));
+}
+
+#[test]
+fn every_rule_is_documented_fired_and_silent_somewhere() {
+    let set = check::load_rules(true, &[], &Limits::default(), false);
+    let run = fixture::run(Some(Path::new("rules/officescan")), None, &Limits::default());
+    let mut fired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for o in &run.outcomes {
+        let src = o.source.as_ref().unwrap();
+        for e in expectations(src) {
+            fired.entry(e.rule).or_default().insert(o.file.clone());
+        }
+    }
+    let fixtures: BTreeSet<String> = run.outcomes.iter().map(|o| o.file.clone()).collect();
+    let mut problems = Vec::new();
+    for r in &set.rules {
+        let h = &r.header;
+        for section in ["What it does", "Why is this bad?", "How to fix"] {
+            if h.section(section).is_none_or(|b| b.trim().is_empty()) {
+                problems.push(format!("{}: no `## {section}` section", r.id));
+            }
+        }
+        if h.requirements.is_empty() {
+            problems.push(format!("{}: no `requirement:`", r.id));
+        }
+        let firing = fired.get(&r.id).cloned().unwrap_or_default();
+        if firing.is_empty() {
+            problems.push(format!("{}: no fixture fires it", r.id));
+        }
+        if firing.len() == fixtures.len() {
+            problems.push(format!("{}: no fixture where it stays silent", r.id));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn rule_messages_follow_the_style() {
+    // Messages start lower-case and have no trailing period: checked on real output.
+    let report = check::run(&check::Options {
+        paths: vec!["rules/officescan/tests".into(), "examples".into()],
+        ..Default::default()
+    });
+    for f in &report.findings {
+        let first = f.message.chars().next().unwrap();
+        assert!(!first.is_uppercase(), "{}: {:?}", f.rule, f.message);
+        assert!(!f.message.ends_with('.'), "{}: {:?}", f.rule, f.message);
+    }
+}
