@@ -8,12 +8,18 @@ fn main() {
     if let Ok(packs) = fs::read_dir(&root) {
         for pack in packs.flatten() {
             println!("cargo:rerun-if-changed={}", pack.path().display());
-            let Ok(files) = fs::read_dir(pack.path()) else { continue };
+            let Ok(files) = fs::read_dir(pack.path()) else {
+                continue;
+            };
             for file in files.flatten() {
                 let path = file.path();
                 if path.extension().is_some_and(|e| e == "rhai") {
                     println!("cargo:rerun-if-changed={}", path.display());
-                    let rel = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                    let rel = path
+                        .strip_prefix(&root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/");
                     entries.push((rel, path.display().to_string()));
                 }
             }
@@ -25,5 +31,9 @@ fn main() {
         out.push_str(&format!("    ({rel:?}, include_str!({abs:?})),\n"));
     }
     out.push_str("];\n");
-    fs::write(Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_rules.rs"), out).unwrap();
+    fs::write(
+        Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_rules.rs"),
+        out,
+    )
+    .unwrap();
 }

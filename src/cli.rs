@@ -142,7 +142,10 @@ fn style(choice: ColorChoice) -> human::Style {
         ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     };
     let width = if terminal {
-        std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100)
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(100)
     } else {
         100
     };
@@ -175,7 +178,10 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
 
 fn limits(a: &LimitArgs) -> Result<Limits, String> {
     if !(a.timeout.is_finite() && a.timeout > 0.0) {
-        return Err(format!("--timeout must be a positive number of seconds, not {}", a.timeout));
+        return Err(format!(
+            "--timeout must be a positive number of seconds, not {}",
+            a.timeout
+        ));
     }
     Ok(Limits {
         timeout: Duration::from_secs_f64(a.timeout),
@@ -246,9 +252,7 @@ fn cmd_test(a: TestArgs) -> u8 {
     if run.outcomes.is_empty() {
         out.push_str("no fixtures found (*.toml files beside the rules)\n");
     }
-    out.push_str(&format!(
-        "fixtures: {passed} passed, {failed} failed\n"
-    ));
+    out.push_str(&format!("fixtures: {passed} passed, {failed} failed\n"));
     if !run.failures.is_empty() {
         out.push_str(&format!("{} failures\n", run.failures.len()));
     }
@@ -287,11 +291,17 @@ fn cmd_rules(a: RulesArgs) -> u8 {
                     })
                 })
                 .collect();
-            emit(&format!("{}\n", serde_json::to_string_pretty(&rows).unwrap()));
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&rows).unwrap()
+            ));
         }
         Format::Human => {
             let width = set.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
-            let mut out = format!("{:width$}  {:8}  {:11}  TITLE\n", "ID", "SEVERITY", "REQUIREMENT");
+            let mut out = format!(
+                "{:width$}  {:8}  {:11}  TITLE\n",
+                "ID", "SEVERITY", "REQUIREMENT"
+            );
             for r in &set.rules {
                 out.push_str(&format!(
                     "{:width$}  {:8}  {:11}  {}\n",
@@ -317,7 +327,10 @@ fn cmd_explain(a: ExplainArgs) -> u8 {
         let ids = set.rules.iter().map(|r| r.id.as_str());
         match crate::engine::host::closest(&a.id, ids) {
             Some(c) => eprintln!("error: unknown rule `{}`; did you mean `{c}`?", a.id),
-            None => eprintln!("error: unknown rule `{}`; `preflight rules` lists them", a.id),
+            None => eprintln!(
+                "error: unknown rule `{}`; `preflight rules` lists them",
+                a.id
+            ),
         }
         return 2;
     };
@@ -329,7 +342,10 @@ fn cmd_explain(a: ExplainArgs) -> u8 {
     }
     out.push_str(&format!("  source       {}\n", rule.source.name()));
     for (heading, body) in &h.sections {
-        out.push_str(&format!("\n{heading}\n{}\n", "-".repeat(heading.chars().count())));
+        out.push_str(&format!(
+            "\n{heading}\n{}\n",
+            "-".repeat(heading.chars().count())
+        ));
         for line in body.lines() {
             out.push_str(&format!("  {line}\n").replace("  \n", "\n"));
         }

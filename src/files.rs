@@ -15,7 +15,11 @@ pub fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>, failures: &mut Vec<Fa
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
-            failures.push(Failure::unlocated(FailureKind::Io, display(dir), format!("cannot read directory: {e}")));
+            failures.push(Failure::unlocated(
+                FailureKind::Io,
+                display(dir),
+                format!("cannot read directory: {e}"),
+            ));
             return;
         }
     };
@@ -27,7 +31,9 @@ pub fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>, failures: &mut Vec<Fa
             continue;
         }
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             walk(&path, ext, out, failures);
         } else if path.extension().is_some_and(|e| e == ext) && path.is_file() {

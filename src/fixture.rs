@@ -30,9 +30,14 @@ pub fn expectations(source: &Source) -> Vec<Expectation> {
     for line in 0..source.line_count() {
         let range = source.line_range(line);
         let text = &source.text()[range.clone()];
-        let Some(at) = text.find(MARKER) else { continue };
+        let Some(at) = text.find(MARKER) else {
+            continue;
+        };
         let list_start = at + MARKER.len();
-        for id in text[list_start..].split([',', ' ', '\t']).filter(|s| !s.is_empty()) {
+        for id in text[list_start..]
+            .split([',', ' ', '\t'])
+            .filter(|s| !s.is_empty())
+        {
             let offset = range.start + list_start + text[list_start..].find(id).unwrap_or(0);
             out.push(Expectation {
                 line: line + 1,
@@ -121,8 +126,14 @@ pub fn judge(source: &Arc<Source>, mut findings: Vec<Finding>) -> Outcome {
 pub fn run(dir: Option<&Path>, jobs: Option<usize>, limits: &Limits) -> TestRun {
     check::pool(jobs).install(|| {
         let (set, fixture_root): (RuleSet, PathBuf) = match dir {
-            Some(d) => (check::load_rules(false, &[d.to_path_buf()], limits, false), d.to_path_buf()),
-            None => (check::load_rules(true, &[], limits, false), PathBuf::from("rules")),
+            Some(d) => (
+                check::load_rules(false, &[d.to_path_buf()], limits, false),
+                d.to_path_buf(),
+            ),
+            None => (
+                check::load_rules(true, &[], limits, false),
+                PathBuf::from("rules"),
+            ),
         };
         let mut failures = set.failures;
         let mut paths = Vec::new();
@@ -146,7 +157,8 @@ pub fn run(dir: Option<&Path>, jobs: Option<usize>, limits: &Limits) -> TestRun 
             outcomes,
             failures,
         };
-        run.failures.sort_by(|a, b| (&a.file, &a.message).cmp(&(&b.file, &b.message)));
+        run.failures
+            .sort_by(|a, b| (&a.file, &a.message).cmp(&(&b.file, &b.message)));
         run
     })
 }
@@ -156,7 +168,10 @@ pub fn missing_as_finding(source: &Arc<Source>, e: &Expectation) -> Finding {
     Finding {
         rule: "preflight/test".into(),
         severity: Severity::Error,
-        message: format!("expected a finding of `{}` on line {}, found none", e.rule, e.line),
+        message: format!(
+            "expected a finding of `{}` on line {}, found none",
+            e.rule, e.line
+        ),
         help: Some("the rule did not fire here: fix the rule or the fixture".into()),
         file_index: 0,
         source: source.clone(),

@@ -38,9 +38,18 @@ fn cli_cases() {
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let mut fail = |what: String| problems.push(format!("[{}] {what}\n--- stdout\n{stdout}\n--- stderr\n{stderr}", c.name));
+        let mut fail = |what: String| {
+            problems.push(format!(
+                "[{}] {what}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+                c.name
+            ))
+        };
         if out.status.code() != Some(c.status) {
-            fail(format!("exit code {:?}, expected {}", out.status.code(), c.status));
+            fail(format!(
+                "exit code {:?}, expected {}",
+                out.status.code(),
+                c.status
+            ));
         }
         for s in &c.stdout {
             if !stdout.contains(s.as_str()) {

@@ -49,8 +49,17 @@ fn corpus_invalid_files_fail_located_and_valid_files_never_fail() {
     // Rule failures are reported against the rule file: none may occur on valid input.
     for f in &report.failures {
         if !matches!(f.kind, FailureKind::TomlSyntax | FailureKind::Io) {
-            problems.push(format!("rule failed on corpus input: {} {}", f.message, f.note.clone().unwrap_or_default()));
+            problems.push(format!(
+                "rule failed on corpus input: {} {}",
+                f.message,
+                f.note.clone().unwrap_or_default()
+            ));
         }
     }
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

@@ -17,14 +17,24 @@ fn run(args: &[&str]) -> (String, i32) {
 
 #[test]
 fn human_output_of_the_violations_example() {
-    let (out, code) = run(&["check", "examples/estate-violations.toml", "--color", "never"]);
+    let (out, code) = run(&[
+        "check",
+        "examples/estate-violations.toml",
+        "--color",
+        "never",
+    ]);
     assert_eq!(code, 1);
     insta::assert_snapshot!(out);
 }
 
 #[test]
 fn json_output_of_the_violations_example() {
-    let (out, code) = run(&["check", "examples/estate-violations.toml", "--format", "json"]);
+    let (out, code) = run(&[
+        "check",
+        "examples/estate-violations.toml",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 1);
     insta::assert_snapshot!(out);
 }

@@ -9,14 +9,28 @@ use std::path::Path;
 
 #[test]
 fn builtin_fixtures_pass() {
-    let run = fixture::run(Some(Path::new("rules/officescan")), None, &Limits::default());
+    let run = fixture::run(
+        Some(Path::new("rules/officescan")),
+        None,
+        &Limits::default(),
+    );
     assert!(run.failures.is_empty(), "failures: {:#?}", run.failures);
     assert!(run.outcomes.len() >= 3, "fixtures went missing");
     let failed: Vec<_> = run
         .outcomes
         .iter()
         .filter(|o| !o.passed())
-        .map(|o| format!("{}: missing {:?}, unexpected {:?}", o.file, o.missing, o.unexpected.iter().map(|f| (&f.rule, f.source.line_col(f.span.start).line)).collect::<Vec<_>>()))
+        .map(|o| {
+            format!(
+                "{}: missing {:?}, unexpected {:?}",
+                o.file,
+                o.missing,
+                o.unexpected
+                    .iter()
+                    .map(|f| (&f.rule, f.source.line_col(f.span.start).line))
+                    .collect::<Vec<_>>()
+            )
+        })
         .collect();
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
@@ -24,7 +38,12 @@ fn builtin_fixtures_pass() {
 #[test]
 fn the_embedded_pack_is_the_rules_folder() {
     let embedded = check::load_rules(true, &[], &Limits::default(), false);
-    let on_disk = check::load_rules(false, &["rules/officescan".into()], &Limits::default(), false);
+    let on_disk = check::load_rules(
+        false,
+        &["rules/officescan".into()],
+        &Limits::default(),
+        false,
+    );
     assert!(embedded.failures.is_empty(), "{:#?}", embedded.failures);
     let ids = |s: &check::RuleSet| s.rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&embedded), ids(&on_disk));
@@ -33,7 +52,11 @@ fn the_embedded_pack_is_the_rules_folder() {
 #[test]
 fn every_rule_is_documented_fired_and_silent_somewhere() {
     let set = check::load_rules(true, &[], &Limits::default(), false);
-    let run = fixture::run(Some(Path::new("rules/officescan")), None, &Limits::default());
+    let run = fixture::run(
+        Some(Path::new("rules/officescan")),
+        None,
+        &Limits::default(),
+    );
     let mut fired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for o in &run.outcomes {
         let src = o.source.as_ref().unwrap();

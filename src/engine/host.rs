@@ -8,9 +8,7 @@
 
 use crate::estate::{doc::Value as V, Doc, NodeId, ROOT};
 use crate::report::Severity;
-use rhai::{
-    Array, Dynamic, Engine, EvalAltResult, ImmutableString, NativeCallContext, Position,
-};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, NativeCallContext, Position};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -262,6 +260,25 @@ impl Query {
         })
     }
 
+    /// Entries whose string `key` value an earlier entry already had.
+    fn duplicates(&self, key: &str) -> RhaiResult<Query> {
+        let mut seen = std::collections::HashSet::new();
+        let mut twins = Vec::new();
+        self.each(|doc, id| {
+            if let Some(k) = doc.get(id, key).and_then(|k| doc.str_of(k)) {
+                if !seen.insert(k.to_string()) {
+                    twins.push(id);
+                }
+            }
+            true
+        })?;
+        Ok(Query {
+            generation: self.generation,
+            base: Base::Ids(twins.into()),
+            filters: Vec::new(),
+        })
+    }
+
     fn group_by(&self, key: &str) -> RhaiResult<Groups> {
         let mut map: HashMap<ImmutableString, Vec<NodeId>> = HashMap::new();
         let mut order = Vec::new();
@@ -280,13 +297,18 @@ impl Query {
         let groups = order
             .into_iter()
             .map(|k| {
-                let ids: Arc<[NodeId]> = map.remove(&k).unwrap().into();
+                let ids: Arc<[NodeId]> = map.remove(&k).unwrap_or_default().into();
                 (k, ids)
             })
+            .collect::<Vec<_>>();
+        let index = groups
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.clone(), i))
             .collect();
         Ok(Groups {
             generation: self.generation,
-            groups: Arc::new(groups),
+            groups: Arc::new((groups, index)),
         })
     }
 }
@@ -327,7 +349,11 @@ pub struct Index {
 #[derive(Debug, Clone)]
 pub struct Groups {
     generation: u32,
-    groups: Arc<Vec<(ImmutableString, Arc<[NodeId]>)>>,
+    #[allow(clippy::type_complexity)]
+    groups: Arc<(
+        Vec<(ImmutableString, Arc<[NodeId]>)>,
+        HashMap<ImmutableString, usize>,
+    )>,
 }
 
 /// A reported finding, so a rule can attach secondary labels to it.
@@ -393,7 +419,7 @@ fn not_a_node(what: &str) -> RhaiResult<FindingRef> {
 pub fn windows_path(path: &str) -> String {
     let path = path.replace('/', "\\").to_lowercase();
     let (prefix, rest) = match path.find(':') {
-        Some(i) if i == 1 => path.split_at(2),
+        Some(1) => path.split_at(2),
         _ => ("", path.as_str()),
     };
     let unc = rest.starts_with("\\\\");
@@ -511,14 +537,18 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("select", |q: &mut Query, k: ImmutableString, v: Dynamic| {
         q.clone().with(k, v, true)
     });
-    engine.register_fn("select", |_: (), _: ImmutableString, _: Dynamic| Query::empty());
+    engine.register_fn("select", |_: (), _: ImmutableString, _: Dynamic| {
+        Query::empty()
+    });
     engine.register_fn("reject", |n: &mut Node, k: ImmutableString, v: Dynamic| {
         Query::of(*n).with(k, v, false)
     });
     engine.register_fn("reject", |q: &mut Query, k: ImmutableString, v: Dynamic| {
         q.clone().with(k, v, false)
     });
-    engine.register_fn("reject", |_: (), _: ImmutableString, _: Dynamic| Query::empty());
+    engine.register_fn("reject", |_: (), _: ImmutableString, _: Dynamic| {
+        Query::empty()
+    });
     engine.register_fn("len", |q: &mut Query| q.count());
     engine.register_fn("count", |q: &mut Query| q.count());
     engine.register_fn("is_empty", |q: &mut Query| q.count().map(|n| n == 0));
@@ -535,18 +565,18 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("group_by", |_: (), _: &str| Query::empty().group_by(""));
 
     // Indexes and groups.
-    engine.register_indexer_get(|ix: &mut Index, key: ImmutableString| {
-        match ix.map.get(&key) {
+    engine.register_indexer_get(
+        |ix: &mut Index, key: ImmutableString| match ix.map.get(&key) {
             None => Ok(Dynamic::UNIT),
             Some(&id) => with_doc(ix.generation, |doc| Ok(to_dynamic(doc, id))),
-        }
-    });
+        },
+    );
     engine.register_fn("contains", |ix: &mut Index, key: ImmutableString| {
         ix.map.contains_key(&key)
     });
     engine.register_fn("len", |ix: &mut Index| ix.map.len() as i64);
     engine.register_indexer_get(|g: &mut Groups, key: ImmutableString| {
-        let ids = g.groups.iter().find(|(k, _)| *k == key).map(|(_, ids)| ids);
+        let ids = g.groups.1.get(&key).map(|&i| &g.groups.0[i].1);
         Query {
             generation: g.generation,
             base: ids.map_or(Base::Empty, |ids| Base::Ids(ids.clone())),
@@ -555,11 +585,17 @@ pub fn register(engine: &mut Engine) {
     });
     engine.register_fn("keys", |g: &mut Groups| {
         g.groups
+            .0
             .iter()
             .map(|(k, _)| Dynamic::from(k.clone()))
             .collect::<Array>()
     });
-    engine.register_fn("len", |g: &mut Groups| g.groups.len() as i64);
+    engine.register_fn("len", |g: &mut Groups| g.groups.0.len() as i64);
+    engine.register_fn("duplicates", |q: &mut Query, key: &str| q.duplicates(key));
+    engine.register_fn("duplicates", |n: &mut Node, key: &str| {
+        Query::of(*n).duplicates(key)
+    });
+    engine.register_fn("duplicates", |_: (), _: &str| Query::empty());
 
     // Reporting.
     for (name, severity) in [
@@ -584,9 +620,10 @@ pub fn register(engine: &mut Engine) {
             not_a_node(name)
         });
     }
-    engine.register_fn("label", |f: &mut FindingRef, n: Node, key: &str, text: &str| {
-        add_label(*f, n, key, text)
-    });
+    engine.register_fn(
+        "label",
+        |f: &mut FindingRef, n: Node, key: &str, text: &str| add_label(*f, n, key, text),
+    );
 
     engine.register_fn("on_key", |f: &mut FindingRef| point_at_key(*f));
     engine.register_fn("schema_violations", |q: &mut Query, spec: rhai::Map| {

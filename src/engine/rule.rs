@@ -53,7 +53,10 @@ pub fn builtin_texts() -> Vec<RuleText> {
         .iter()
         .map(|(path, text)| RuleText {
             id: id_from_rel(path),
-            source: Arc::new(Source::new(format!("<builtin>/rules/{path}"), text.to_string())),
+            source: Arc::new(Source::new(
+                format!("<builtin>/rules/{path}"),
+                text.to_string(),
+            )),
             builtin: true,
         })
         .collect()
@@ -141,7 +144,10 @@ fn find_check(text: &str) -> Option<Range<usize>> {
         let rest = text[at + 3..].trim_start();
         if rest.starts_with("check") && rest[5..].trim_start().starts_with('(') {
             let line_end = text[at..].find('\n').map_or(text.len(), |e| at + e);
-            let decl = text[at..line_end].trim_end().trim_end_matches('{').trim_end();
+            let decl = text[at..line_end]
+                .trim_end()
+                .trim_end_matches('{')
+                .trim_end();
             return Some(at..at + decl.len());
         }
         from = at + 3;
@@ -168,7 +174,9 @@ pub fn parse_header(source: &Source) -> Result<Header, (Range<usize>, String)> {
         let body = body.strip_prefix(' ').unwrap_or(body);
         let span = start..start + trimmed.len();
         if let Some(heading) = body.strip_prefix("## ") {
-            header.sections.push((heading.trim().to_string(), String::new()));
+            header
+                .sections
+                .push((heading.trim().to_string(), String::new()));
             continue;
         }
         if let Some((_, text)) = header.sections.last_mut() {
@@ -185,10 +193,10 @@ pub fn parse_header(source: &Source) -> Result<Header, (Range<usize>, String)> {
         let value = value.trim();
         match key.trim() {
             "severity" => {
-                severity = Some(
-                    Severity::parse(value)
-                        .ok_or((span, format!("unknown severity `{value}`: use error, warning or note")))?,
-                )
+                severity = Some(Severity::parse(value).ok_or((
+                    span,
+                    format!("unknown severity `{value}`: use error, warning or note"),
+                ))?)
             }
             "title" => header.title = value.to_string(),
             "requirement" | "requirements" => {
@@ -230,7 +238,10 @@ mod tests {
         assert_eq!(h.severity, Severity::Warning);
         assert_eq!(h.requirements, ["R1", "R2"]);
         assert_eq!(h.section("what it does"), Some("Flags."));
-        assert_eq!(find_check(s.text()), Some(s.text().find("fn check").unwrap()..s.text().find("(e)").unwrap() + 3));
+        assert_eq!(
+            find_check(s.text()),
+            Some(s.text().find("fn check").unwrap()..s.text().find("(e)").unwrap() + 3)
+        );
     }
 
     #[test]
@@ -244,7 +255,10 @@ mod tests {
 
     #[test]
     fn ids_use_the_folder_name() {
-        assert_eq!(id_from_rel("officescan/server-on-apache.rhai"), "officescan/server-on-apache");
+        assert_eq!(
+            id_from_rel("officescan/server-on-apache.rhai"),
+            "officescan/server-on-apache"
+        );
         assert_eq!(id_from_rel("/a/b/site/x.rhai"), "site/x");
     }
 }

@@ -130,7 +130,10 @@ fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding) -> Finding {
     }
 }
 
-fn call_site(rule: &Rule, pos: Position) -> Option<(Arc<crate::estate::Source>, std::ops::Range<usize>)> {
+fn call_site(
+    rule: &Rule,
+    pos: Position,
+) -> Option<(Arc<crate::estate::Source>, std::ops::Range<usize>)> {
     let line = pos.line()?;
     let start = rule.source.offset_of(line, pos.position().unwrap_or(1));
     let text = &rule.source.text()[start..];
@@ -156,15 +159,24 @@ fn rule_error(rule: &Rule, limits: &Limits, doc: &Doc, e: EvalAltResult) -> Fail
     let (kind, message) = match inner {
         EvalAltResult::ErrorTerminated(token, _) if token.to_string() == TIMEOUT_TOKEN => (
             FailureKind::RuleLimit,
-            format!("rule `{}` ran longer than the {:?} time limit", rule.id, limits.timeout),
+            format!(
+                "rule `{}` ran longer than the {:?} time limit",
+                rule.id, limits.timeout
+            ),
         ),
         EvalAltResult::ErrorTooManyOperations(_) => (
             FailureKind::RuleLimit,
-            format!("rule `{}` exceeded the limit of {} operations", rule.id, limits.max_operations),
+            format!(
+                "rule `{}` exceeded the limit of {} operations",
+                rule.id, limits.max_operations
+            ),
         ),
         EvalAltResult::ErrorStackOverflow(_) => (
             FailureKind::RuleLimit,
-            format!("rule `{}` nested calls deeper than {} levels", rule.id, limits.max_call_levels),
+            format!(
+                "rule `{}` nested calls deeper than {} levels",
+                rule.id, limits.max_call_levels
+            ),
         ),
         EvalAltResult::ErrorDataTooLarge(what, _) => (
             FailureKind::RuleLimit,
@@ -172,7 +184,11 @@ fn rule_error(rule: &Rule, limits: &Limits, doc: &Doc, e: EvalAltResult) -> Fail
         ),
         other => (
             FailureKind::RuleRuntime,
-            format!("rule `{}` failed: {}", rule.id, strip_position(&other.to_string())),
+            format!(
+                "rule `{}` failed: {}",
+                rule.id,
+                strip_position(&other.to_string())
+            ),
         ),
     };
     let span = match pos.line() {

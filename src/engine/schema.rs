@@ -32,17 +32,16 @@ fn parse_spec(spec: &Map) -> Result<Vec<(String, Expect)>, Box<EvalAltResult>> {
                 "ipv4" => Expect::Address("ipv4"),
                 "ipv6" => Expect::Address("ipv6"),
                 "array<string>" => Expect::ArrayOf("string"),
-                t @ ("string" | "integer" | "float" | "boolean" | "datetime" | "array" | "table") => {
-                    Expect::Type(match t {
-                        "string" => "string",
-                        "integer" => "integer",
-                        "float" => "float",
-                        "boolean" => "boolean",
-                        "datetime" => "datetime",
-                        "array" => "array",
-                        _ => "table",
-                    })
-                }
+                t @ ("string" | "integer" | "float" | "boolean" | "datetime" | "array"
+                | "table") => Expect::Type(match t {
+                    "string" => "string",
+                    "integer" => "integer",
+                    "float" => "float",
+                    "boolean" => "boolean",
+                    "datetime" => "datetime",
+                    "array" => "array",
+                    _ => "table",
+                }),
                 other => return Err(format!("schema for `{key}`: unknown type `{other}`").into()),
             }
         };
@@ -61,7 +60,13 @@ fn record(
     suggestion: Option<&str>,
 ) -> Dynamic {
     let mut m = Map::new();
-    m.insert("node".into(), Dynamic::from(Node { generation: doc.generation, id: table }));
+    m.insert(
+        "node".into(),
+        Dynamic::from(Node {
+            generation: doc.generation,
+            id: table,
+        }),
+    );
     m.insert("key".into(), Dynamic::from(ImmutableString::from(key)));
     m.insert("kind".into(), Dynamic::from(ImmutableString::from(kind)));
     m.insert("expected".into(), Dynamic::from(expected));
@@ -92,7 +97,15 @@ pub fn violations(items: &Query, spec: &Map) -> Result<Array, Box<EvalAltResult>
         for (key, child) in t.entries.iter() {
             let Some((_, expect)) = spec.iter().find(|(k, _)| k == &**key) else {
                 let hint = closest(key, known.iter().copied());
-                out.push(record(doc, table, key, "unknown", String::new(), Default::default(), hint));
+                out.push(record(
+                    doc,
+                    table,
+                    key,
+                    "unknown",
+                    String::new(),
+                    Default::default(),
+                    hint,
+                ));
                 continue;
             };
             let actual = doc.type_name(*child);
@@ -117,7 +130,11 @@ pub fn violations(items: &Query, spec: &Map) -> Result<Array, Box<EvalAltResult>
                         } else {
                             s.parse::<std::net::Ipv6Addr>().is_ok()
                         };
-                        let what = if *kind == "ipv4" { "a valid IPv4 address" } else { "a valid IPv6 address" };
+                        let what = if *kind == "ipv4" {
+                            "a valid IPv4 address"
+                        } else {
+                            "a valid IPv6 address"
+                        };
                         (!ok).then(|| ("address", what.to_string(), None))
                     }
                 },
@@ -127,8 +144,12 @@ pub fn violations(items: &Query, spec: &Map) -> Result<Array, Box<EvalAltResult>
                     Some(s) => Some((
                         "spelling",
                         allowed.join(", "),
-                        closest(s, allowed.iter().map(String::as_str))
-                            .or_else(|| allowed.iter().find(|a| a.eq_ignore_ascii_case(s)).map(String::as_str)),
+                        closest(s, allowed.iter().map(String::as_str)).or_else(|| {
+                            allowed
+                                .iter()
+                                .find(|a| a.eq_ignore_ascii_case(s))
+                                .map(String::as_str)
+                        }),
                     )),
                 },
             };

@@ -53,7 +53,10 @@ impl Diagnostic for FindingDiag<'_> {
         })
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.f.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.f
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
         Some(&*self.f.source)
@@ -96,10 +99,9 @@ impl Diagnostic for RuleSite<'_> {
         Some(self.source)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
-            None,
-            self.span.clone(),
-        ))))
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(None, self.span.clone()),
+        )))
     }
 }
 
@@ -124,17 +126,19 @@ impl Diagnostic for FailureDiag<'_> {
         Some(Box::new(format!("failure::{}", self.0.kind.as_str())))
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.0.note.as_ref().map(|n| Box::new(n) as Box<dyn fmt::Display>)
+        self.0
+            .note
+            .as_ref()
+            .map(|n| Box::new(n) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
         self.0.source.as_deref().map(|s| s as &dyn SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let span = self.0.span.clone()?;
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
-            Some(self.0.kind.as_str().to_string()),
-            span,
-        ))))
+        Some(Box::new(std::iter::once(
+            LabeledSpan::new_primary_with_span(Some(self.0.kind.as_str().to_string()), span),
+        )))
     }
 }
 

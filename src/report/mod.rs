@@ -118,7 +118,11 @@ impl Failure {
         }
     }
 
-    pub fn unlocated(kind: FailureKind, file: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn unlocated(
+        kind: FailureKind,
+        file: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Failure {
             kind,
             file: file.into(),
@@ -173,7 +177,13 @@ impl Report {
                 && a.message == b.message
         });
         self.failures.sort_by(|a, b| {
-            let key = |f: &Failure| (f.file.clone(), f.span.as_ref().map(|s| (s.start, s.end)), f.kind);
+            let key = |f: &Failure| {
+                (
+                    f.file.clone(),
+                    f.span.as_ref().map(|s| (s.start, s.end)),
+                    f.kind,
+                )
+            };
             key(a).cmp(&key(b)).then_with(|| a.message.cmp(&b.message))
         });
     }
