@@ -143,12 +143,8 @@ fn find_check(text: &str) -> Option<Range<usize>> {
         let at = from + i;
         let rest = text[at + 3..].trim_start();
         if rest.starts_with("check") && rest[5..].trim_start().starts_with('(') {
-            let line_end = text[at..].find('\n').map_or(text.len(), |e| at + e);
-            let decl = text[at..line_end]
-                .trim_end()
-                .trim_end_matches('{')
-                .trim_end();
-            return Some(at..at + decl.len());
+            let end = text[at..].find(')').map_or(text.len(), |e| at + e + 1);
+            return Some(at..end);
         }
         from = at + 3;
     }

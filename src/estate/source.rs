@@ -169,7 +169,7 @@ mod tests {
         // `=` on line 2 comes after the two characters `né` and a space.
         let eq = s.text().find("= \"").unwrap();
         assert_eq!(s.line_col(eq), LineCol { line: 2, column: 4 });
-        assert_eq!(s.line_range(1), 6..15);
+        assert_eq!(s.line_range(1), 6..16);
         assert_eq!(s.offset_of(2, 4), eq);
         assert_eq!(s.line_col(s.text().len()).line, 3);
     }
