@@ -1,14 +1,18 @@
 //! One `check` run end to end: expand paths, load rules and estates in parallel,
 //! evaluate every pair, and return a sorted report.
 
+use crate::config::Config;
 use crate::engine::run::{evaluate, Estate};
 use crate::engine::{rule, sandbox, Limits, Rule};
 use crate::estate::{self, Source};
 use crate::files;
-use crate::report::{Failure, FailureKind, Report};
+use crate::gate::{self, baseline, date::Date, waivers};
+use crate::report::{Failure, FailureKind, Finding, Report, RuleDoc, Severity};
 use rayon::prelude::*;
 use rhai::Engine;
+use std::collections::HashMap;
 use std::collections::HashSet;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,6 +26,14 @@ pub struct Options {
     pub limits: Limits,
     pub max_file_size: u64,
     pub verbose: bool,
+    /// Levels from `preflight.toml` (and where they were written).
+    pub config: Config,
+    /// The lowest severity that fails the run.
+    pub fail_at: Severity,
+    /// The date waivers expire against.
+    pub today: Date,
+    /// Findings recorded earlier: matching ones are existing, not failing.
+    pub baseline: Option<Vec<baseline::Entry>>,
 }
 
 impl Default for Options {
@@ -34,8 +46,19 @@ impl Default for Options {
             limits: Limits::default(),
             max_file_size: files::DEFAULT_MAX_FILE_SIZE,
             verbose: false,
+            config: Config::default(),
+            fail_at: Severity::Error,
+            today: Date::today(),
+            baseline: None,
         }
     }
+}
+
+/// An estate to check: a file, or text obtained elsewhere (such as from git).
+#[derive(Debug, Clone)]
+pub enum Input {
+    Path(PathBuf),
+    Text(Arc<Source>),
 }
 
 /// The compiled rules of a run and the shared engine that runs them.
@@ -159,21 +182,95 @@ pub fn parse_source(index: usize, source: Arc<Source>) -> Result<Estate, Vec<Fai
 
 /// Runs a whole check.
 pub fn run(opts: &Options) -> Report {
+    let mut failures = Vec::new();
+    let inputs = expand(&opts.paths, &mut failures)
+        .into_iter()
+        .map(Input::Path)
+        .collect();
+    run_inputs(opts, inputs, failures)
+}
+
+/// Checks `inputs` in one run: rules, evaluation, levels, waivers, baseline, order.
+pub fn run_inputs(opts: &Options, inputs: Vec<Input>, mut failures: Vec<Failure>) -> Report {
     pool(opts.jobs).install(|| {
         let set = load_rules(opts.builtin, &opts.rule_dirs, &opts.limits, opts.verbose);
-        let mut failures = set.failures;
-        let paths = expand(&opts.paths, &mut failures);
-        let (estates, load_failures) = load_estates(&paths, opts.max_file_size);
-        failures.extend(load_failures);
-        let (findings, run_failures) = evaluate(&set.engine, &opts.limits, &estates, &set.rules);
+        failures.extend(set.failures);
+        let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
+        failures.extend(opts.config.check_rule_ids(&ids));
+        let loaded: Vec<Result<Estate, Vec<Failure>>> = inputs
+            .par_iter()
+            .enumerate()
+            .map(|(index, input)| match input {
+                Input::Path(p) => load_one(index, p, opts.max_file_size),
+                Input::Text(source) => parse_source(index, source.clone()),
+            })
+            .collect();
+        let mut estates = Vec::new();
+        for l in loaded {
+            match l {
+                Ok(e) => estates.push(e),
+                Err(f) => failures.extend(f),
+            }
+        }
+        let (mut findings, run_failures) =
+            evaluate(&set.engine, &opts.limits, &estates, &set.rules);
         failures.extend(run_failures);
+        gate::apply_levels(&mut findings, &opts.config);
+        let mut by_file: HashMap<usize, Vec<Finding>> = HashMap::new();
+        for f in findings {
+            by_file.entry(f.file_index).or_default().push(f);
+        }
+        let mut findings = Vec::new();
+        for e in &estates {
+            let mut mine = by_file.remove(&e.index).unwrap_or_default();
+            let own = waivers::apply(&e.doc, e.index, &mut mine, opts.today);
+            findings.extend(mine);
+            findings.extend(own);
+        }
         let mut report = Report {
-            files: paths.len(),
+            files: inputs.len(),
             rules: set.rules.len(),
             findings,
             failures,
+            fail_at: opts.fail_at,
+            rule_docs: set.rules.iter().map(rule_doc).collect(),
+            ..Report::default()
         };
+        if let Some(base) = &opts.baseline {
+            baseline::compare(&mut report, base.clone());
+        }
         report.sort();
         report
     })
+}
+
+fn rule_doc(r: &Rule) -> RuleDoc {
+    let h = &r.header;
+    RuleDoc {
+        id: r.id.clone(),
+        title: h.title.clone(),
+        severity: h.severity,
+        requirements: h.requirements.clone(),
+        description: h.section("What it does").unwrap_or(&h.title).to_string(),
+        help: h.section("How to fix").unwrap_or("").to_string(),
+    }
+}
+
+/// Checks `head` against `base` in one run: head's findings are new or existing,
+/// and base's findings head no longer has are listed as fixed.
+pub fn diff(opts: &Options, base: Input, head: Input, failures: Vec<Failure>) -> Report {
+    let opts = Options {
+        baseline: None,
+        ..opts.clone()
+    };
+    let mut report = run_inputs(&opts, vec![base, head], failures);
+    let (base_findings, head_findings): (Vec<Finding>, Vec<Finding>) =
+        report.findings.drain(..).partition(|f| f.file_index == 0);
+    report.findings = head_findings;
+    baseline::compare(
+        &mut report,
+        base_findings.iter().map(baseline::Entry::of).collect(),
+    );
+    report.sort();
+    report
 }

@@ -1,14 +1,20 @@
 //! Command-line interface: subcommands, flags, and what each prints.
 
-use crate::check::{self, Options};
+use crate::check::{self, Input, Options};
+use crate::config::{self, Config};
 use crate::engine::Limits;
+use crate::estate::Source;
 use crate::files;
 use crate::fixture;
-use crate::report::{human, json, Report, Severity};
+use crate::gate::{baseline, date::Date};
+use crate::report::{
+    github, human, json, junit, markdown, sarif, Failure, FailureKind, Report, Severity,
+};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 const EXIT_CODES: &str = "\
@@ -35,6 +41,9 @@ pub enum Command {
     /// Check estate files (or every *.toml below a directory)
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+    /// Compare a head estate with its base: only new findings fail
+    #[command(after_help = EXIT_CODES)]
+    Diff(DiffArgs),
     /// Run rules against fixture estates carrying `# expect: <rule-id>` markers
     #[command(after_help = EXIT_CODES)]
     Test(TestArgs),
@@ -50,6 +59,31 @@ pub struct CheckArgs {
     /// Estate files or directories
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Record the findings of this run in FILE (a baseline for later runs)
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Findings recorded in FILE are reported as existing and do not fail the run
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DiffArgs {
+    /// BASE HEAD: two estate files; with --git: the one PATH to compare
+    #[arg(required = true, num_args = 1..=2, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Compare PATH at this git revision (the base) with the working copy (the head)
+    #[arg(long, value_name = "REV")]
+    pub git: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Flags shared by `check` and `diff`.
+#[derive(clap::Args, Debug)]
+pub struct CommonArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Output format
@@ -58,10 +92,28 @@ pub struct CheckArgs {
     /// Worker threads (default: all cores)
     #[arg(long, short)]
     pub jobs: Option<usize>,
+    /// Config file (default: preflight.toml in this directory or a parent)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore any preflight.toml
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Fail on warnings too (`warnings`), or on every finding (`notes`)
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub deny: Option<DenyLevel>,
+    /// The date waivers expire against, YYYY-MM-DD (default: today, UTC)
+    #[arg(long, value_name = "DATE")]
+    pub today: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DenyLevel {
+    Warnings,
+    Notes,
 }
 
 #[derive(clap::Args, Debug)]
@@ -86,12 +138,12 @@ pub struct OutputArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct LimitArgs {
-    /// Largest estate file accepted, in bytes
-    #[arg(long, value_name = "BYTES", default_value_t = files::DEFAULT_MAX_FILE_SIZE)]
-    pub max_file_size: u64,
-    /// Wall-clock limit per rule and estate, in seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-    pub timeout: f64,
+    /// Largest estate file accepted, in bytes [default: 536870912]
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+    /// Wall-clock limit per rule and estate, in seconds [default: 10]
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -109,8 +161,14 @@ pub struct TestArgs {
 pub struct RulesArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    Human,
+    Json,
 }
 
 #[derive(clap::Args, Debug)]
@@ -125,6 +183,10 @@ pub struct ExplainArgs {
 pub enum Format {
     Human,
     Json,
+    Sarif,
+    Junit,
+    Github,
+    Markdown,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,52 +232,174 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
     };
     match cli.command {
         Command::Check(a) => cmd_check(a),
+        Command::Diff(a) => cmd_diff(a),
         Command::Test(a) => cmd_test(a),
         Command::Rules(a) => cmd_rules(a),
         Command::Explain(a) => cmd_explain(a),
     }
 }
 
-fn limits(a: &LimitArgs) -> Result<Limits, String> {
-    if !(a.timeout.is_finite() && a.timeout > 0.0) {
-        return Err(format!(
-            "--timeout must be a positive number of seconds, not {}",
-            a.timeout
-        ));
+/// Builds run options from flags and `preflight.toml`; problems found on the way are
+/// failures of the run, reported with its findings.
+fn options(c: &CommonArgs, failures: &mut Vec<Failure>) -> Result<Options, String> {
+    let mut config = Config::default();
+    let path = match (&c.config, c.no_config) {
+        (Some(p), _) => Some(p.clone()),
+        (None, false) => std::env::current_dir()
+            .ok()
+            .and_then(|d| config::discover(&d)),
+        (None, true) => None,
+    };
+    if let Some(path) = path {
+        match config::load(&path) {
+            Ok(c) => config = c,
+            Err(errs) => failures.extend(errs),
+        }
     }
-    Ok(Limits {
-        timeout: Duration::from_secs_f64(a.timeout),
-        ..Limits::default()
+    let mut limits = config.limits(Limits::default());
+    if let Some(t) = c.limits.timeout {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(format!(
+                "--timeout must be a positive number of seconds, not {t}"
+            ));
+        }
+        limits.timeout = Duration::from_secs_f64(t);
+    }
+    let today = match &c.today {
+        Some(d) => Date::parse(d)
+            .ok_or_else(|| format!("--today takes a date such as 2027-01-31, not `{d}`"))?,
+        None => Date::today(),
+    };
+    let fail_at = match c.deny {
+        Some(DenyLevel::Warnings) => Severity::Warning,
+        Some(DenyLevel::Notes) => Severity::Note,
+        None => config.fail_on.unwrap_or(Severity::Error),
+    };
+    let mut rule_dirs = config.rule_dirs.clone();
+    rule_dirs.extend(c.rules.dirs.iter().cloned());
+    Ok(Options {
+        paths: Vec::new(),
+        rule_dirs,
+        builtin: !c.rules.no_builtin && config.builtin.unwrap_or(true),
+        jobs: c.jobs,
+        max_file_size: c
+            .limits
+            .max_file_size
+            .or(config.max_file_size)
+            .unwrap_or(files::DEFAULT_MAX_FILE_SIZE),
+        limits,
+        verbose: c.output.verbose,
+        config,
+        fail_at,
+        today,
+        baseline: None,
     })
 }
 
 fn cmd_check(a: CheckArgs) -> u8 {
-    let limits = match limits(&a.limits) {
-        Ok(l) => l,
+    let mut failures = Vec::new();
+    let mut opts = match options(&a.common, &mut failures) {
+        Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
-    let opts = Options {
-        paths: a.paths,
-        rule_dirs: a.rules.dirs,
-        builtin: !a.rules.no_builtin,
-        jobs: a.jobs,
-        limits,
-        max_file_size: a.limits.max_file_size,
-        verbose: a.output.verbose,
+    if let Some(path) = &a.baseline {
+        match baseline::read(path) {
+            Ok(entries) => opts.baseline = Some(entries),
+            Err(e) => failures.push(Failure::unlocated(FailureKind::Io, files::display(path), e)),
+        }
+    }
+    let inputs = check::expand(&a.paths, &mut failures)
+        .into_iter()
+        .map(Input::Path)
+        .collect();
+    let report = check::run_inputs(&opts, inputs, failures);
+    if let Some(path) = &a.write_baseline {
+        if let Err(e) = baseline::write(path, &report) {
+            eprintln!("error: cannot write baseline {}: {e}", path.display());
+            print_report(&report, a.common.format, style(a.common.output.color));
+            return 2;
+        }
+    }
+    print_report(&report, a.common.format, style(a.common.output.color));
+    report.exit_code()
+}
+
+fn cmd_diff(a: DiffArgs) -> u8 {
+    let mut failures = Vec::new();
+    let opts = match options(&a.common, &mut failures) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
     };
-    let report = check::run(&opts);
-    print_report(&report, a.format, style(a.output.color));
-    report.exit_code(Severity::Error)
+    let (base, head) = match (&a.git, a.files.as_slice()) {
+        (None, [base, head]) => (Input::Path(base.clone()), Input::Path(head.clone())),
+        (Some(rev), [path]) => match git_show(rev, path) {
+            Ok(source) => (Input::Text(Arc::new(source)), Input::Path(path.clone())),
+            Err(e) => {
+                failures.push(Failure::unlocated(FailureKind::Io, files::display(path), e));
+                let report = check::run_inputs(&opts, vec![Input::Path(path.clone())], failures);
+                print_report(&report, a.common.format, style(a.common.output.color));
+                return 2;
+            }
+        },
+        (None, _) => {
+            eprintln!("error: diff takes BASE and HEAD, or --git REV and one PATH");
+            return 2;
+        }
+        (Some(_), _) => {
+            eprintln!("error: with --git, diff takes exactly one PATH");
+            return 2;
+        }
+    };
+    let report = check::diff(&opts, base, head, failures);
+    print_report(&report, a.common.format, style(a.common.output.color));
+    report.exit_code()
+}
+
+/// The text of `path` at git revision `rev`, named `path@rev`.
+fn git_show(rev: &str, path: &std::path::Path) -> Result<Source, String> {
+    let shown = files::display(path);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    // `./name` is resolved relative to the directory git runs in.
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .arg("show")
+        .arg(format!("{rev}:./{name}"))
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "git cannot show `{shown}` at `{rev}`: {}",
+            err.trim()
+        ));
+    }
+    files::source_from_bytes(format!("{shown}@{rev}"), out.stdout).map_err(|f| f.message)
 }
 
 fn print_report(report: &Report, format: Format, style: human::Style) {
-    match format {
-        Format::Json => emit(&json::render(report)),
-        Format::Human => emit(&human::render(report, style)),
-    }
+    let text = match format {
+        Format::Json => json::render(report),
+        Format::Human => human::render(report, style),
+        Format::Sarif => sarif::render(report),
+        Format::Junit => junit::render(report),
+        Format::Github => github::render(report),
+        Format::Markdown => markdown::render(report),
+    };
+    emit(&text);
 }
 
 fn cmd_test(a: TestArgs) -> u8 {
@@ -277,7 +461,7 @@ fn cmd_rules(a: RulesArgs) -> u8 {
     let set = load(&a.rules);
     let failed = report_failures(&set);
     match a.format {
-        Format::Json => {
+        ListFormat::Json => {
             let rows: Vec<_> = set
                 .rules
                 .iter()
@@ -296,7 +480,7 @@ fn cmd_rules(a: RulesArgs) -> u8 {
                 serde_json::to_string_pretty(&rows).unwrap()
             ));
         }
-        Format::Human => {
+        ListFormat::Human => {
             let width = set.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
             let mut out = format!(
                 "{:width$}  {:8}  {:11}  TITLE\n",

@@ -180,6 +180,8 @@ pub fn missing_as_finding(source: &Arc<Source>, e: &Expectation) -> Finding {
         labels: Vec::new(),
         call_site: None,
         waived: false,
+        waiver: None,
+        status: None,
     }
 }
 

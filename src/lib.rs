@@ -5,12 +5,15 @@
 //! - [`engine`] owns rules: loading, the sandbox, the host API, evaluation;
 //! - [`report`] owns findings, failures, their order and every output format;
 //! - [`check`] ties one run together; [`fixture`] is `preflight test`;
+//! - [`config`] reads `preflight.toml`; [`gate`] owns waivers, baselines and diffs;
 //! - [`cli`] is the command line.
 
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod estate;
 pub mod files;
 pub mod fixture;
+pub mod gate;
 pub mod report;

@@ -127,6 +127,8 @@ fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding) -> Finding {
         labels,
         call_site: call_site(rule, raw.call_site),
         waived: false,
+        waiver: None,
+        status: None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Human output: one miette diagnostic per finding and failure, then a summary line.
 
-use super::{Failure, Finding, Report, Severity};
+use super::{Failure, Finding, Report, Severity, Status};
 use crate::estate::Source;
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 use std::fmt;
@@ -193,6 +193,9 @@ pub fn summary(report: &Report) -> String {
     if c.waived > 0 {
         line.push_str(&format!(", {} waived", c.waived));
     }
+    if report.compared {
+        line.push_str(&format!(", {} new, {} fixed", c.new, report.fixed.len()));
+    }
     if !report.failures.is_empty() {
         line.push_str(&format!(", {}", plural(report.failures.len(), "failure")));
     }
@@ -201,13 +204,52 @@ pub fn summary(report: &Report) -> String {
 }
 
 /// Failures first (they decide the exit code), then findings, then the summary.
+/// Compared with a base, new findings lead and what was fixed closes the report.
 pub fn render(report: &Report, style: Style) -> String {
     let mut out = String::new();
     for f in &report.failures {
         render_failure(&mut out, f, style);
     }
-    for f in &report.findings {
-        render_finding(&mut out, f, style);
+    if report.compared {
+        let (new, old): (Vec<&Finding>, Vec<&Finding>) = report
+            .findings
+            .iter()
+            .partition(|f| f.status == Some(Status::New));
+        out.push_str(&format!("new findings: {}\n\n", new.len()));
+        for f in new {
+            render_finding(&mut out, f, style);
+        }
+        if !old.is_empty() {
+            out.push_str(&format!("existing findings (not failing): {}\n", old.len()));
+            for f in old {
+                let at = f.source.line_col(f.span.start);
+                out.push_str(&format!(
+                    "  {}:{}:{} {} [{}] {}\n",
+                    f.source.name(),
+                    at.line,
+                    at.column,
+                    f.severity.as_str(),
+                    f.rule,
+                    f.message
+                ));
+            }
+            out.push('\n');
+        }
+        out.push_str(&format!("fixed: {}\n", report.fixed.len()));
+        for f in &report.fixed {
+            out.push_str(&format!(
+                "  {} [{}] {}: {}\n",
+                f.severity.as_str(),
+                f.rule,
+                f.path,
+                f.message
+            ));
+        }
+        out.push('\n');
+    } else {
+        for f in &report.findings {
+            render_finding(&mut out, f, style);
+        }
     }
     out.push_str(&summary(report));
     out

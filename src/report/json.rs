@@ -1,6 +1,7 @@
 //! `--format json`: the machine-readable contract (version 1) other tools rely on.
 
-use super::{Failure, Finding, Report};
+use super::{Failure, Finding, Fixed, Report, Status};
+use crate::gate::baseline::fingerprint;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -8,6 +9,8 @@ struct JsonReport<'a> {
     version: u32,
     findings: Vec<JsonFinding<'a>>,
     failures: Vec<JsonFailure<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fixed: Option<&'a [Fixed]>,
     summary: Summary,
 }
 
@@ -26,6 +29,11 @@ pub struct JsonFinding<'a> {
     pub offset: usize,
     pub length: usize,
     pub waived: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    pub fingerprint: String,
 }
 
 #[derive(Serialize)]
@@ -46,6 +54,10 @@ struct Summary {
     notes: usize,
     waived: usize,
     failures: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fixed: Option<usize>,
 }
 
 impl<'a> JsonFinding<'a> {
@@ -66,6 +78,9 @@ impl<'a> JsonFinding<'a> {
             offset: f.span.start,
             length: f.span.len(),
             waived: f.waived,
+            waiver: f.waiver.as_deref(),
+            status: f.status,
+            fingerprint: fingerprint(f),
         }
     }
 }
@@ -95,6 +110,7 @@ pub fn render(report: &Report) -> String {
         version: 1,
         findings: report.findings.iter().map(JsonFinding::new).collect(),
         failures: report.failures.iter().map(failure).collect(),
+        fixed: report.compared.then_some(report.fixed.as_slice()),
         summary: Summary {
             files: report.files,
             rules: report.rules,
@@ -103,6 +119,8 @@ pub fn render(report: &Report) -> String {
             notes: counts.notes,
             waived: counts.waived,
             failures: report.failures.len(),
+            new: report.compared.then_some(counts.new),
+            fixed: report.compared.then_some(report.fixed.len()),
         },
     };
     let mut out = serde_json::to_string_pretty(&json).expect("report serialises");

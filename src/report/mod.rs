@@ -1,7 +1,11 @@
 //! Findings and failures, their order, counts and exit code, and every output format.
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 
 use crate::estate::Source;
 use serde::Serialize;
@@ -9,7 +13,9 @@ use std::ops::Range;
 use std::sync::Arc;
 
 /// How bad a finding is. Ordered: `Note < Warning < Error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Note,
@@ -60,6 +66,29 @@ pub struct Finding {
     /// The `fail(...)` call in the rule file.
     pub call_site: Option<(Arc<Source>, Range<usize>)>,
     pub waived: bool,
+    /// The reason of the waiver that covers this finding.
+    pub waiver: Option<String>,
+    /// Against a baseline or a base estate: new or already there.
+    pub status: Option<Status>,
+}
+
+/// Whether a finding is new against a baseline or base estate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    New,
+    Existing,
+}
+
+/// A finding of the base (or baseline) that the checked estate no longer has.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fixed {
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+    pub file: String,
+    pub path: String,
+    pub fingerprint: String,
 }
 
 /// What kind of thing went wrong, as named in JSON.
@@ -146,6 +175,25 @@ pub struct Report {
     pub rules: usize,
     pub findings: Vec<Finding>,
     pub failures: Vec<Failure>,
+    /// Filled by `diff` and `--baseline`: what the base had and this run has not.
+    pub fixed: Vec<Fixed>,
+    /// Whether findings carry a new/existing status (diff or baseline runs).
+    pub compared: bool,
+    /// The lowest severity that fails the run.
+    pub fail_at: Severity,
+    /// Documentation of the rules that ran, for formats that describe them.
+    pub rule_docs: Vec<RuleDoc>,
+}
+
+/// What output formats say about a rule.
+#[derive(Debug, Clone)]
+pub struct RuleDoc {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub requirements: Vec<String>,
+    pub description: String,
+    pub help: String,
 }
 
 /// Finding counts by severity, waived findings left out.
@@ -155,6 +203,10 @@ pub struct Counts {
     pub warnings: usize,
     pub notes: usize,
     pub waived: usize,
+    /// Findings that make the run fail: not waived, at or above the failing level,
+    /// and not already in the baseline or base.
+    pub failing: usize,
+    pub new: usize,
 }
 
 impl Report {
@@ -195,6 +247,12 @@ impl Report {
                 c.waived += 1;
                 continue;
             }
+            if f.status == Some(Status::New) {
+                c.new += 1;
+            }
+            if self.fails(f) {
+                c.failing += 1;
+            }
             match f.severity {
                 Severity::Error => c.errors += 1,
                 Severity::Warning => c.warnings += 1,
@@ -204,15 +262,16 @@ impl Report {
         c
     }
 
-    /// 2 on any failure, 1 on a finding at or above `fail_at`, else 0.
-    pub fn exit_code(&self, fail_at: Severity) -> u8 {
+    /// Whether this finding makes the run fail.
+    pub fn fails(&self, f: &Finding) -> bool {
+        !f.waived && f.severity >= self.fail_at && f.status != Some(Status::Existing)
+    }
+
+    /// 2 on any failure, 1 on a failing finding, else 0.
+    pub fn exit_code(&self) -> u8 {
         if !self.failures.is_empty() {
             2
-        } else if self
-            .findings
-            .iter()
-            .any(|f| !f.waived && f.severity >= fail_at)
-        {
+        } else if self.findings.iter().any(|f| self.fails(f)) {
             1
         } else {
             0

@@ -1,0 +1,324 @@
+//! `preflight.toml`: extra rule directories, per-rule levels, the failing level and
+//! limits. Looked up in the current directory and its parents unless `--config` names
+//! one. Every problem is collected as a located failure before the run gives up.
+
+use crate::engine::Limits;
+use crate::estate::{self, doc::Value, Doc, NodeId, Source, ROOT};
+use crate::files;
+use crate::report::{Failure, FailureKind, Severity};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const FILE_NAME: &str = "preflight.toml";
+
+/// What a `[rules]` entry does to a rule's findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Drop the findings.
+    Allow,
+    /// Report them as warnings.
+    Warn,
+    /// Report them as errors.
+    Deny,
+}
+
+/// A `[rules]` entry: a rule id or `pack/*`, where it was written, and its level.
+#[derive(Debug, Clone)]
+pub struct LevelEntry {
+    pub pattern: String,
+    pub level: Level,
+    pub span: std::ops::Range<usize>,
+}
+
+/// The settings a config file can make.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub source: Option<Arc<Source>>,
+    pub rule_dirs: Vec<PathBuf>,
+    pub builtin: Option<bool>,
+    pub fail_on: Option<Severity>,
+    pub levels: Vec<LevelEntry>,
+    pub timeout: Option<Duration>,
+    pub max_operations: Option<u64>,
+    pub max_call_levels: Option<usize>,
+    pub max_expr_depth: Option<usize>,
+    pub max_string_size: Option<usize>,
+    pub max_array_size: Option<usize>,
+    pub max_map_size: Option<usize>,
+    pub max_file_size: Option<u64>,
+}
+
+impl Config {
+    /// The level for `rule`: an exact id wins over a `pack/*` pattern.
+    pub fn level_of(&self, rule: &str) -> Option<Level> {
+        let exact = self.levels.iter().find(|e| e.pattern == rule);
+        let pack = self.levels.iter().find(|e| {
+            e.pattern
+                .strip_suffix("/*")
+                .is_some_and(|p| rule.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+        });
+        let all = self.levels.iter().find(|e| e.pattern == "*");
+        exact.or(pack).or(all).map(|e| e.level)
+    }
+
+    /// Applies the config's limits over `limits`.
+    pub fn limits(&self, mut limits: Limits) -> Limits {
+        if let Some(t) = self.timeout {
+            limits.timeout = t;
+        }
+        macro_rules! set {
+            ($($f:ident),*) => { $(if let Some(v) = self.$f { limits.$f = v; })* };
+        }
+        set!(
+            max_operations,
+            max_call_levels,
+            max_expr_depth,
+            max_string_size,
+            max_array_size,
+            max_map_size
+        );
+        limits
+    }
+
+    /// Failures for `[rules]` entries naming no loaded rule or pack.
+    pub fn check_rule_ids(&self, ids: &[&str]) -> Vec<Failure> {
+        let Some(src) = &self.source else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for e in &self.levels {
+            let known = e.pattern == "*"
+                || ids.contains(&e.pattern.as_str())
+                || e.pattern
+                    .strip_suffix("/*")
+                    .is_some_and(|p| ids.iter().any(|id| id.starts_with(&format!("{p}/"))));
+            if !known {
+                let hint = crate::engine::host::closest(&e.pattern, ids.iter().copied())
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                out.push(Failure::located(
+                    FailureKind::Config,
+                    src,
+                    e.span.clone(),
+                    format!(
+                        "`[rules]` names `{}`, which is no known rule or pack{hint}",
+                        e.pattern
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Finds `preflight.toml` in `start` or one of its parents.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    let start = start.canonicalize().ok()?;
+    start
+        .ancestors()
+        .map(|d| d.join(FILE_NAME))
+        .find(|p| p.is_file())
+}
+
+/// Reads and validates a config file; all problems come back together.
+pub fn load(path: &Path) -> Result<Config, Vec<Failure>> {
+    let source = Arc::new(files::read_text(path).map_err(|f| vec![*f])?);
+    let doc = estate::parse(source.clone()).map_err(|errs| {
+        errs.into_iter()
+            .map(|e| Failure::located(FailureKind::Config, &source, e.span, e.message))
+            .collect::<Vec<_>>()
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    Reader {
+        doc: &doc,
+        source: &source,
+        problems: Vec::new(),
+    }
+    .read(base)
+}
+
+struct Reader<'a> {
+    doc: &'a Doc,
+    source: &'a Arc<Source>,
+    problems: Vec<Failure>,
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, id: NodeId, message: String) {
+        let span = self.doc.node(id).span();
+        self.problems.push(Failure::located(
+            FailureKind::Config,
+            self.source,
+            span,
+            message,
+        ));
+    }
+
+    fn key_problem(&mut self, id: NodeId, message: String) {
+        let span = self.doc.node(id).key_span();
+        self.problems.push(Failure::located(
+            FailureKind::Config,
+            self.source,
+            span,
+            message,
+        ));
+    }
+
+    fn entries(&self, id: NodeId) -> Vec<(String, NodeId)> {
+        match &self.doc.node(id).value {
+            Value::Table(t) => t.entries.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn int(&mut self, id: NodeId, key: &str) -> Option<u64> {
+        match self.doc.node(id).value {
+            Value::Int(i) if i > 0 => Some(i as u64),
+            _ => {
+                self.problem(id, format!("`{key}` must be a positive integer"));
+                None
+            }
+        }
+    }
+
+    fn read(mut self, base: &Path) -> Result<Config, Vec<Failure>> {
+        let mut config = Config {
+            source: Some(self.source.clone()),
+            ..Config::default()
+        };
+        const TOP: [&str; 5] = ["rule_dirs", "builtin", "fail_on", "rules", "limits"];
+        for (key, id) in self.entries(ROOT) {
+            match key.as_str() {
+                "rule_dirs" => match &self.doc.node(id).value {
+                    Value::Array(items) => {
+                        for item in items.iter() {
+                            match self.doc.str_of(*item) {
+                                Some(dir) => config.rule_dirs.push(base.join(dir)),
+                                None => self.problem(
+                                    *item,
+                                    "`rule_dirs` holds directory names as strings".into(),
+                                ),
+                            }
+                        }
+                    }
+                    _ => self.problem(id, "`rule_dirs` must be an array of directory names".into()),
+                },
+                "builtin" => match self.doc.node(id).value {
+                    Value::Bool(b) => config.builtin = Some(b),
+                    _ => self.problem(id, "`builtin` must be true or false".into()),
+                },
+                "fail_on" => match self.doc.str_of(id).and_then(Severity::parse) {
+                    Some(s) => config.fail_on = Some(s),
+                    None => self.problem(
+                        id,
+                        "`fail_on` must be \"error\", \"warning\" or \"note\"".into(),
+                    ),
+                },
+                "rules" => {
+                    if self.doc.type_name(id) != "table" {
+                        self.problem(id, "`rules` must be a table of rule id = level".into());
+                    }
+                    for (rule, level_id) in self.entries(id) {
+                        let level = match self.doc.str_of(level_id) {
+                            Some("allow") => Level::Allow,
+                            Some("warn") => Level::Warn,
+                            Some("deny") => Level::Deny,
+                            _ => {
+                                self.problem(level_id, format!("the level of `{rule}` must be \"allow\", \"warn\" or \"deny\""));
+                                continue;
+                            }
+                        };
+                        config.levels.push(LevelEntry {
+                            pattern: rule,
+                            level,
+                            span: self.doc.node(level_id).key_span(),
+                        });
+                    }
+                }
+                "limits" => self.read_limits(id, &mut config),
+                other => {
+                    let hint = crate::engine::host::closest(other, TOP)
+                        .map(|c| format!("; did you mean `{c}`?"))
+                        .unwrap_or_default();
+                    self.key_problem(id, format!("unknown key `{other}`{hint}"));
+                }
+            }
+        }
+        if self.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(self.problems)
+        }
+    }
+
+    fn read_limits(&mut self, id: NodeId, config: &mut Config) {
+        const KEYS: [&str; 8] = [
+            "timeout",
+            "max_operations",
+            "max_call_levels",
+            "max_expr_depth",
+            "max_string_size",
+            "max_array_size",
+            "max_map_size",
+            "max_file_size",
+        ];
+        for (key, v) in self.entries(id) {
+            match key.as_str() {
+                "timeout" => match self.doc.node(v).value {
+                    Value::Int(i) if i > 0 => config.timeout = Some(Duration::from_secs(i as u64)),
+                    Value::Float(x) if x > 0.0 && x.is_finite() => {
+                        config.timeout = Some(Duration::from_secs_f64(x))
+                    }
+                    _ => self.problem(v, "`timeout` must be a positive number of seconds".into()),
+                },
+                "max_operations" => config.max_operations = self.int(v, &key),
+                "max_call_levels" => config.max_call_levels = self.int(v, &key).map(|n| n as usize),
+                "max_expr_depth" => config.max_expr_depth = self.int(v, &key).map(|n| n as usize),
+                "max_string_size" => config.max_string_size = self.int(v, &key).map(|n| n as usize),
+                "max_array_size" => config.max_array_size = self.int(v, &key).map(|n| n as usize),
+                "max_map_size" => config.max_map_size = self.int(v, &key).map(|n| n as usize),
+                "max_file_size" => config.max_file_size = self.int(v, &key),
+                other => {
+                    let hint = crate::engine::host::closest(other, KEYS)
+                        .map(|c| format!("; did you mean `{c}`?"))
+                        .unwrap_or_default();
+                    self.key_problem(v, format!("unknown key `limits.{other}`{hint}"));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, Vec<Failure>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, text).unwrap();
+        load(&path)
+    }
+
+    #[test]
+    fn reads_levels_and_limits() {
+        let c = parse("fail_on = \"warning\"\n[rules]\n\"p/*\" = \"warn\"\n\"p/x\" = \"allow\"\n[limits]\ntimeout = 2.5\n").unwrap();
+        assert_eq!(c.fail_on, Some(Severity::Warning));
+        assert_eq!(c.level_of("p/x"), Some(Level::Allow));
+        assert_eq!(c.level_of("p/y"), Some(Level::Warn));
+        assert_eq!(c.level_of("q/y"), None);
+        assert_eq!(
+            c.limits(Limits::default()).timeout,
+            Duration::from_millis(2500)
+        );
+    }
+
+    #[test]
+    fn collects_every_problem_located() {
+        let errs = parse("fail_onn = 1\nbuiltin = \"yes\"\n[rules]\n\"p/x\" = \"block\"\n[limits]\ntimeout = -1\n").unwrap_err();
+        assert_eq!(errs.len(), 4, "{errs:#?}");
+        assert!(errs.iter().all(|e| e.span.is_some()));
+        assert!(errs[0].message.contains("did you mean `fail_on`"));
+    }
+}

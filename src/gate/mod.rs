@@ -1,0 +1,28 @@
+//! Gating change requests: rule levels from the config, waivers in the estate,
+//! fingerprints, baselines and the comparison of a base with a head estate.
+
+pub mod baseline;
+pub mod date;
+pub mod waivers;
+
+use crate::config::{Config, Level};
+use crate::report::{Finding, Severity};
+
+/// Drops findings of `allow`ed rules and re-levels `warn`/`deny` ones.
+pub fn apply_levels(findings: &mut Vec<Finding>, config: &Config) {
+    if config.levels.is_empty() {
+        return;
+    }
+    findings.retain_mut(|f| match config.level_of(&f.rule) {
+        Some(Level::Allow) => false,
+        Some(Level::Warn) => {
+            f.severity = Severity::Warning;
+            true
+        }
+        Some(Level::Deny) => {
+            f.severity = Severity::Error;
+            true
+        }
+        None => true,
+    });
+}

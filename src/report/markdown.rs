@@ -1,0 +1,92 @@
+//! `--format markdown`: a summary for a pull-request comment or a CI job summary.
+
+use super::{Report, Status};
+use crate::gate::waivers::EXPIRED;
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(report: &Report) -> String {
+    let c = report.counts();
+    let expired = report.findings.iter().filter(|f| f.rule == EXPIRED).count();
+    let verdict = match report.exit_code() {
+        0 => "passed",
+        1 => "failed",
+        _ => "could not run",
+    };
+    let mut out = format!("## preflight: {verdict}\n\n");
+    out.push_str("| new | existing | fixed | waived | expired waivers | errors | warnings | notes | failures |\n");
+    out.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    let existing = report
+        .findings
+        .iter()
+        .filter(|f| f.status == Some(Status::Existing))
+        .count();
+    let new = if report.compared {
+        c.new
+    } else {
+        report.findings.len() - c.waived
+    };
+    out.push_str(&format!(
+        "| {new} | {existing} | {} | {} | {expired} | {} | {} | {} | {} |\n\n",
+        report.fixed.len(),
+        c.waived,
+        c.errors,
+        c.warnings,
+        c.notes,
+        report.failures.len()
+    ));
+    if !report.failures.is_empty() {
+        out.push_str("### Failures\n\n| kind | file | message |\n|---|---|---|\n");
+        for f in &report.failures {
+            out.push_str(&format!(
+                "| {} | `{}` | {} |\n",
+                f.kind.as_str(),
+                cell(&f.file),
+                cell(&f.message)
+            ));
+        }
+        out.push('\n');
+    }
+    if !report.findings.is_empty() {
+        out.push_str(
+            "### Findings\n\n| | severity | rule | where | message |\n|---|---|---|---|---|\n",
+        );
+        let mut rows: Vec<_> = report.findings.iter().collect();
+        // New findings lead.
+        rows.sort_by_key(|f| f.status != Some(Status::New));
+        for f in rows {
+            let at = f.source.line_col(f.span.start);
+            let mark = match (f.waived, f.status) {
+                (true, _) => "waived",
+                (_, Some(Status::New)) => "**new**",
+                (_, Some(Status::Existing)) => "existing",
+                _ => "",
+            };
+            out.push_str(&format!(
+                "| {mark} | {} | `{}` | `{}:{}` `{}` | {} |\n",
+                f.severity.as_str(),
+                f.rule,
+                cell(f.source.name()),
+                at.line,
+                cell(&f.path),
+                cell(&f.message)
+            ));
+        }
+        out.push('\n');
+    }
+    if !report.fixed.is_empty() {
+        out.push_str("### Fixed\n\n| rule | where | message |\n|---|---|---|\n");
+        for f in &report.fixed {
+            out.push_str(&format!(
+                "| `{}` | `{}` | {} |\n",
+                f.rule,
+                cell(&f.path),
+                cell(&f.message)
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,133 @@
+//! `--format sarif`: SARIF 2.1.0 for code-scanning services.
+
+use super::{Failure, Finding, Report, Severity, Status};
+use crate::gate::baseline::fingerprint;
+use serde_json::{json, Value};
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Note => "note",
+    }
+}
+
+fn region(source: &crate::estate::Source, span: &std::ops::Range<usize>) -> Value {
+    let start = source.line_col(span.start);
+    let end = source.line_col(span.end);
+    json!({
+        "startLine": start.line,
+        "startColumn": start.column,
+        "endLine": end.line,
+        "endColumn": end.column,
+        "byteOffset": span.start,
+        "byteLength": span.len(),
+    })
+}
+
+fn uri(file: &str) -> String {
+    // Relative paths stay relative (resolved against the checkout); spaces escaped.
+    file.replace('%', "%25").replace(' ', "%20")
+}
+
+fn result(f: &Finding, rule_index: Option<usize>) -> Value {
+    let mut r = json!({
+        "ruleId": f.rule,
+        "level": level(f.severity),
+        "message": { "text": f.message },
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": { "uri": uri(f.source.name()) },
+                "region": region(&f.source, &f.span),
+            },
+            "logicalLocations": [{ "fullyQualifiedName": f.path, "kind": "member" }],
+        }],
+        "partialFingerprints": { "preflight/v1": fingerprint(f) },
+    });
+    if let Some(i) = rule_index {
+        r["ruleIndex"] = json!(i);
+    }
+    if !f.labels.is_empty() {
+        r["relatedLocations"] = f
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                json!({
+                    "id": i + 1,
+                    "message": { "text": l.text },
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": uri(f.source.name()) },
+                        "region": region(&f.source, &l.span),
+                    },
+                })
+            })
+            .collect();
+    }
+    if f.waived {
+        r["suppressions"] = json!([{
+            "kind": "inSource",
+            "status": "accepted",
+            "justification": f.waiver.clone().unwrap_or_default(),
+        }]);
+    }
+    if let Some(s) = f.status {
+        r["baselineState"] = json!(if s == Status::New { "new" } else { "unchanged" });
+    }
+    r
+}
+
+fn notification(f: &Failure) -> Value {
+    let mut n = json!({
+        "level": "error",
+        "message": { "text": match &f.note { Some(n) => format!("{} ({n})", f.message), None => f.message.clone() } },
+        "descriptor": { "id": f.kind.as_str() },
+    });
+    let mut loc = json!({ "physicalLocation": { "artifactLocation": { "uri": uri(&f.file) } } });
+    if let (Some(src), Some(span)) = (&f.source, &f.span) {
+        loc["physicalLocation"]["region"] = region(src, span);
+    }
+    n["locations"] = json!([loc]);
+    n
+}
+
+pub fn render(report: &Report) -> String {
+    let rules: Vec<Value> = report
+        .rule_docs
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.id.rsplit('/').next().unwrap_or(&r.id),
+                "shortDescription": { "text": r.title },
+                "fullDescription": { "text": r.description },
+                "help": { "text": if r.help.is_empty() { r.title.clone() } else { r.help.clone() } },
+                "defaultConfiguration": { "level": level(r.severity) },
+                "properties": { "requirements": r.requirements },
+            })
+        })
+        .collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| result(f, report.rule_docs.iter().position(|r| r.id == f.rule)))
+        .collect();
+    let sarif = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "preflight",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "invocations": [{
+                "executionSuccessful": report.failures.is_empty(),
+                "toolExecutionNotifications": report.failures.iter().map(notification).collect::<Vec<_>>(),
+            }],
+            "results": results,
+            "columnKind": "unicodeCodePoints",
+        }],
+    });
+    serde_json::to_string_pretty(&sarif).expect("serialises") + "\n"
+}
