@@ -251,10 +251,9 @@ fn options(c: &CommonArgs, failures: &mut Vec<Failure>) -> Result<Options, Strin
         (None, true) => None,
     };
     if let Some(path) = path {
-        match config::load(&path) {
-            Ok(c) => config = c,
-            Err(errs) => failures.extend(errs),
-        }
+        let (read, problems) = config::load(&path);
+        config = read;
+        failures.extend(problems);
     }
     let mut limits = config.limits(Limits::default());
     if let Some(t) = c.limits.timeout {

@@ -121,14 +121,23 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Reads and validates a config file; all problems come back together.
-pub fn load(path: &Path) -> Result<Config, Vec<Failure>> {
-    let source = Arc::new(files::read_text(path).map_err(|f| vec![*f])?);
-    let doc = estate::parse(source.clone()).map_err(|errs| {
-        errs.into_iter()
-            .map(|e| Failure::located(FailureKind::Config, &source, e.span, e.message))
-            .collect::<Vec<_>>()
-    })?;
+/// Reads and validates a config file. All problems come back together, with the
+/// settings that could be read (so `[rules]` ids are still checked against the rules).
+pub fn load(path: &Path) -> (Config, Vec<Failure>) {
+    let source = match files::read_text(path) {
+        Ok(s) => Arc::new(s),
+        Err(f) => return (Config::default(), vec![*f]),
+    };
+    let doc = match estate::parse(source.clone()) {
+        Ok(doc) => doc,
+        Err(errs) => {
+            let problems = errs
+                .into_iter()
+                .map(|e| Failure::located(FailureKind::Config, &source, e.span, e.message))
+                .collect();
+            return (Config::default(), problems);
+        }
+    };
     let base = path.parent().unwrap_or(Path::new("."));
     Reader {
         doc: &doc,
@@ -182,7 +191,7 @@ impl Reader<'_> {
         }
     }
 
-    fn read(mut self, base: &Path) -> Result<Config, Vec<Failure>> {
+    fn read(mut self, base: &Path) -> (Config, Vec<Failure>) {
         let mut config = Config {
             source: Some(self.source.clone()),
             ..Config::default()
@@ -245,11 +254,7 @@ impl Reader<'_> {
                 }
             }
         }
-        if self.problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(self.problems)
-        }
+        (config, self.problems)
     }
 
     fn read_limits(&mut self, id: NodeId, config: &mut Config) {
@@ -298,7 +303,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
         std::fs::write(&path, text).unwrap();
-        load(&path)
+        match load(&path) {
+            (c, problems) if problems.is_empty() => Ok(c),
+            (_, problems) => Err(problems),
+        }
     }
 
     #[test]

@@ -1,0 +1,208 @@
+//! Gating change requests through the binary: SARIF validated against the official
+//! schema, baselines surviving a reordered estate, and the other output formats.
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (String, i32) {
+    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        out.status.code().unwrap(),
+    )
+}
+
+fn sarif_validator() -> jsonschema::Validator {
+    let schema_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/schemas/sarif-schema-2.1.0.json"
+    );
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("shared schema"))
+            .unwrap();
+    jsonschema::draft4::new(&schema).expect("schema compiles")
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let validator = sarif_validator();
+    let cases: [&[&str]; 3] = [
+        // Findings with secondary labels, waived, expired and invalid waivers.
+        &[
+            "check",
+            "tests/data/gate/waivers.toml",
+            "--today",
+            "2026-11-24",
+            "--format",
+            "sarif",
+        ],
+        // Baseline states from a diff.
+        &[
+            "diff",
+            "tests/data/gate/base.toml",
+            "tests/data/gate/head-fix-one-add-one.toml",
+            "--format",
+            "sarif",
+        ],
+        // Tool notifications for failures.
+        &[
+            "check",
+            "tests/data/broken/two-errors.toml",
+            "no/such.toml",
+            "--format",
+            "sarif",
+        ],
+    ];
+    for args in cases {
+        let (out, _) = run(args);
+        let sarif: serde_json::Value = serde_json::from_str(&out).expect("SARIF is JSON");
+        let errors: Vec<String> = validator
+            .iter_errors(&sarif)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{args:?}:\n{}", errors.join("\n"));
+        let run0 = &sarif["runs"][0];
+        assert!(!run0["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+        if args[1].contains("waivers") {
+            let results = run0["results"].as_array().unwrap();
+            let waived: Vec<_> = results
+                .iter()
+                .filter(|r| r.get("suppressions").is_some())
+                .collect();
+            assert_eq!(waived.len(), 1, "one waived finding becomes a suppression");
+            assert!(results
+                .iter()
+                .all(|r| r["partialFingerprints"]["preflight/v1"].is_string()));
+            let region = &results[0]["locations"][0]["physicalLocation"]["region"];
+            assert!(region["startLine"].as_u64().unwrap() >= 1 && region["endColumn"].is_u64());
+        }
+        if args[0] == "diff" {
+            let states: Vec<_> = run0["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["baselineState"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                states.iter().filter(|s| **s == "new").count(),
+                1,
+                "{states:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn secondary_labels_become_related_locations() {
+    let (out, _) = run(&[
+        "check",
+        "rules/officescan/tests/estate-format.toml",
+        "--format",
+        "sarif",
+    ]);
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let dup = results
+        .iter()
+        .find(|r| r["ruleId"] == "officescan/duplicate-name")
+        .expect("duplicate-name fires");
+    assert_eq!(
+        dup["relatedLocations"][0]["message"]["text"],
+        "first used here"
+    );
+}
+
+#[test]
+fn a_baseline_survives_reordering_and_only_new_findings_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("baseline.json");
+    let bl = baseline.to_str().unwrap();
+    let (_, code) = run(&["check", "tests/data/gate/base.toml", "--write-baseline", bl]);
+    assert_eq!(code, 1, "the base has errors");
+    let first = std::fs::read_to_string(&baseline).unwrap();
+    // Deterministic: writing again gives the same bytes.
+    run(&["check", "tests/data/gate/base.toml", "--write-baseline", bl]);
+    assert_eq!(first, std::fs::read_to_string(&baseline).unwrap());
+    assert!(!first.contains("\"line\""), "baselines never record lines");
+
+    let (out, code) = run(&[
+        "check",
+        "tests/data/gate/reordered.toml",
+        "--baseline",
+        bl,
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(json["summary"]["new"], 0);
+    assert!(json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["status"] == "existing"));
+
+    let (out, code) = run(&[
+        "check",
+        "tests/data/gate/head-fix-one-add-one.toml",
+        "--baseline",
+        bl,
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(code, 1);
+    let new: Vec<_> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "new")
+        .collect();
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0]["path"], "servers[\"osce-hq\"].ipv4");
+    assert_eq!(json["fixed"][0]["rule"], "officescan/client-server-unknown");
+}
+
+#[test]
+fn junit_github_and_markdown_render_the_same_findings() {
+    let args = |f: &'static str| {
+        [
+            "check",
+            "tests/data/gate/waivers.toml",
+            "--today",
+            "2026-11-24",
+            "--format",
+            f,
+        ]
+    };
+    let (junit, code) = run(&args("junit"));
+    assert_eq!(code, 1);
+    assert!(junit.starts_with("<?xml"));
+    assert!(junit.contains("<testcase name=\"officescan/server-on-windows-2003\" classname=\"tests/data/gate/waivers.toml\">"));
+    assert!(junit.contains("tests/data/gate/waivers.toml:12:6: error"));
+    assert!(junit.contains("<testcase name=\"officescan/server-on-apache\" classname=\"tests/data/gate/waivers.toml\"/>"), "the waived finding does not fail its case");
+
+    let (github, _) = run(&args("github"));
+    assert!(github.contains("::error file=tests/data/gate/waivers.toml,line=12,col=6,endLine=12,endColumn=41,title=officescan/server-on-windows-2003::"));
+    assert!(
+        github.contains("::notice file=tests/data/gate/waivers.toml,line=15"),
+        "waived findings are notices"
+    );
+    assert!(github.lines().all(|l| l.starts_with("::")));
+
+    let (md, _) = run(&[
+        "diff",
+        "tests/data/gate/base.toml",
+        "tests/data/gate/head-fix-one-add-one.toml",
+        "--format",
+        "markdown",
+    ]);
+    assert!(md.starts_with("## preflight: failed"));
+    assert!(md.contains("| 1 | 7 | 1 | 0 | 0 |"), "{md}");
+    assert!(md.contains("### Fixed"));
+}
