@@ -118,6 +118,9 @@ fn value_eq(doc: &Doc, id: NodeId, want: &Dynamic) -> bool {
     if let Some(items) = want.read_lock::<Array>() {
         return items.iter().any(|w| value_eq(doc, id, w));
     }
+    if let Some(index) = want.read_lock::<Index>() {
+        return doc.str_of(id).is_some_and(|s| index.map.contains_key(s));
+    }
     match &doc.node(id).value {
         V::Str(s) => want
             .read_lock::<ImmutableString>()

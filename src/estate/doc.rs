@@ -33,13 +33,15 @@ pub enum Value {
 #[derive(Debug, Default)]
 pub struct Table {
     pub entries: Box<[(Arc<str>, NodeId)]>,
-    index: Option<HashMap<Arc<str>, NodeId>>,
+    // Boxed so that small tables, the common case, keep `Value` at 32 bytes.
+    #[allow(clippy::box_collection)]
+    index: Option<Box<HashMap<Arc<str>, NodeId>>>,
 }
 
 impl Table {
     pub fn new(entries: Vec<(Arc<str>, NodeId)>) -> Self {
         let index = (entries.len() > INDEX_ABOVE)
-            .then(|| entries.iter().map(|(k, v)| (k.clone(), *v)).collect());
+            .then(|| Box::new(entries.iter().map(|(k, v)| (k.clone(), *v)).collect()));
         Table {
             entries: entries.into_boxed_slice(),
             index,
@@ -98,7 +100,8 @@ pub struct Doc {
 static GENERATION: AtomicU32 = AtomicU32::new(1);
 
 impl Doc {
-    pub(super) fn new(source: Arc<Source>, nodes: Vec<NodeData>) -> Self {
+    pub(super) fn new(source: Arc<Source>, mut nodes: Vec<NodeData>) -> Self {
+        nodes.shrink_to_fit();
         Doc {
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
             source,

@@ -21,13 +21,12 @@ struct Waiver {
     reason: String,
 }
 
+/// A finding of the `preflight/` pack on `key` of waiver table `node`.
 fn finding(
     doc: &Doc,
     index: usize,
-    rule: &str,
-    node: NodeId,
-    key: &str,
-    severity: Severity,
+    (rule, severity): (&str, Severity),
+    (node, key): (NodeId, &str),
     message: String,
     help: &str,
 ) -> Finding {
@@ -80,7 +79,7 @@ pub fn apply(doc: &Doc, index: usize, findings: &mut [Finding], today: Date) -> 
                 .map(str::to_string)
         };
         let mut bad = |key: &str, message: &str| {
-            own.push(finding(doc, index, INVALID, id, key, Severity::Error, message.into(),
+            own.push(finding(doc, index, (INVALID, Severity::Error), (id, key), message.into(),
                 "a waiver needs `rule`, a non-empty `reason` and an `expires` date such as 2027-01-31"));
         };
         let rule = text("rule").filter(|r| !r.is_empty());
@@ -110,10 +109,8 @@ pub fn apply(doc: &Doc, index: usize, findings: &mut [Finding], today: Date) -> 
             own.push(finding(
                 doc,
                 index,
-                EXPIRED,
-                id,
-                "expires",
-                Severity::Error,
+                (EXPIRED, Severity::Error),
+                (id, "expires"),
                 format!("waiver for `{rule}` expired on {date}"),
                 "fix the finding it covered, or renew the waiver with a new reason and date",
             ));
@@ -148,10 +145,8 @@ pub fn apply(doc: &Doc, index: usize, findings: &mut [Finding], today: Date) -> 
             own.push(finding(
                 doc,
                 index,
-                UNUSED,
-                w.node,
-                "rule",
-                Severity::Warning,
+                (UNUSED, Severity::Warning),
+                (w.node, "rule"),
                 format!("waiver for `{}`{scope} matches no finding", w.rule),
                 "remove the waiver: what it covered is fixed",
             ));
