@@ -102,6 +102,7 @@ impl Node {
 pub(super) fn to_dynamic(doc: &Doc, id: NodeId) -> Dynamic {
     match &doc.node(id).value {
         V::Str(s) => Dynamic::from(s.clone()),
+        V::Raw(..) => Dynamic::from(ImmutableString::from(doc.str_of(id).unwrap_or(""))),
         V::Int(i) => Dynamic::from_int(*i),
         V::Float(x) => Dynamic::from_float(*x),
         V::Bool(b) => Dynamic::from_bool(*b),
@@ -122,9 +123,9 @@ fn value_eq(doc: &Doc, id: NodeId, want: &Dynamic) -> bool {
         return doc.str_of(id).is_some_and(|s| index.map.contains_key(s));
     }
     match &doc.node(id).value {
-        V::Str(s) => want
+        V::Str(_) | V::Raw(..) => want
             .read_lock::<ImmutableString>()
-            .is_some_and(|w| w.as_str() == s.as_str()),
+            .is_some_and(|w| Some(w.as_str()) == doc.str_of(id)),
         V::Int(i) => want.as_int().is_ok_and(|w| w == *i),
         V::Float(x) => want.as_float().is_ok_and(|w| w == *x),
         V::Bool(b) => want.as_bool().is_ok_and(|w| w == *b),

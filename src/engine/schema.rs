@@ -81,7 +81,7 @@ fn record(
 
 fn shown(doc: &Doc, id: NodeId) -> String {
     match &doc.node(id).value {
-        V::Str(s) => s.to_string(),
+        V::Str(_) | V::Raw(..) => doc.str_of(id).unwrap_or_default().to_string(),
         _ => doc.type_name(id).to_string(),
     }
 }

@@ -20,7 +20,11 @@ const INDEX_ABOVE: usize = 16;
 /// A TOML value with its children stored as node ids.
 #[derive(Debug)]
 pub enum Value {
+    /// A string whose escapes had to be decoded.
     Str(ImmutableString),
+    /// A string equal to its source text between these byte offsets (no escapes):
+    /// most strings, kept without an allocation of their own.
+    Raw(u32, u32),
     Int(i64),
     Float(f64),
     Bool(bool),
@@ -145,6 +149,7 @@ impl Doc {
     pub fn str_of(&self, id: NodeId) -> Option<&str> {
         match &self.node(id).value {
             Value::Str(s) => Some(s.as_str()),
+            Value::Raw(start, end) => Some(&self.source.text()[*start as usize..*end as usize]),
             _ => None,
         }
     }
@@ -206,7 +211,7 @@ impl Doc {
 
     pub fn type_name(&self, id: NodeId) -> &'static str {
         match &self.node(id).value {
-            Value::Str(_) => "string",
+            Value::Str(_) | Value::Raw(..) => "string",
             Value::Int(_) => "integer",
             Value::Float(_) => "float",
             Value::Bool(_) => "boolean",

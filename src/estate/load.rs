@@ -30,7 +30,7 @@ impl SyntaxError {
 }
 
 /// Files above this size are parsed in chunks split at top-level `[[...]]` headers.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 512 << 10;
 
 /// Parses `source` into a document, or returns every syntax error found.
 ///
@@ -245,7 +245,20 @@ impl<'t> Builder<'t> {
         let converted = match value.get_ref() {
             DeValue::String(s) => {
                 self.check_escapes(span.clone());
-                Value::Str(ImmutableString::from(s.as_ref()))
+                let raw = &self.text[span.clone()];
+                let quote = raw.chars().next();
+                let plain = raw.len() >= 2
+                    && !raw.starts_with("\"\"\"")
+                    && !raw.starts_with("'''")
+                    && matches!(quote, Some('"' | '\''))
+                    && raw.ends_with(quote.unwrap_or(' '))
+                    && (quote == Some('\'') || !raw.contains('\\'))
+                    && raw.get(1..raw.len() - 1) == Some(s.as_ref());
+                if plain {
+                    Value::Raw((span.start + at + 1) as u32, (span.end + at - 1) as u32)
+                } else {
+                    Value::Str(ImmutableString::from(s.as_ref()))
+                }
             }
             DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
                 Ok(n) => Value::Int(n),
@@ -492,6 +505,24 @@ mod tests {
         assert_eq!(d.path(d.get(s0, "os").unwrap()), "servers[\"a b\"].os");
         let c0 = d.children(d.get(0, "clients").unwrap())[0];
         assert_eq!(d.path(d.get(c0, "os").unwrap()), "clients[0].os");
+    }
+
+    #[test]
+    fn strings_read_back_decoded() {
+        let d = doc(
+            "a = \"plain é\"\nb = \"tab\\tx\"\nc = 'C:\\dir'\nd = \"\"\"\nline\"\"\"\ne = ''\n",
+        )
+        .unwrap();
+        let get = |k: &str| d.str_of(d.get(ROOT, k).unwrap()).unwrap().to_string();
+        assert_eq!(get("a"), "plain é");
+        assert_eq!(get("b"), "tab\tx");
+        assert_eq!(get("c"), "C:\\dir");
+        assert_eq!(get("d"), "line");
+        assert_eq!(get("e"), "");
+        assert!(matches!(
+            d.node(d.get(ROOT, "a").unwrap()).value,
+            Value::Raw(..)
+        ));
     }
 
     #[test]
