@@ -12,7 +12,8 @@ use std::ops::Range;
 pub struct Source {
     name: String,
     text: String,
-    line_starts: Vec<usize>,
+    /// Built on first use: a clean run over a large file never needs it.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 /// A 1-based line and column (columns count characters).
@@ -24,13 +25,19 @@ pub struct LineCol {
 
 impl Source {
     pub fn new(name: impl Into<String>, text: String) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(memchr_newlines(text.as_bytes()).map(|i| i + 1));
         Source {
             name: name.into(),
             text,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    fn starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(memchr_newlines(self.text.as_bytes()).map(|i| i + 1));
+            starts
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -43,7 +50,7 @@ impl Source {
 
     /// 0-based index of the line holding byte `offset`.
     pub fn line_of(&self, offset: usize) -> usize {
-        match self.line_starts.binary_search(&offset) {
+        match self.starts().binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         }
@@ -51,9 +58,9 @@ impl Source {
 
     /// Byte range of 0-based line `line`, without its line break.
     pub fn line_range(&self, line: usize) -> Range<usize> {
-        let start = self.line_starts[line];
+        let start = self.starts()[line];
         let mut end = self
-            .line_starts
+            .starts()
             .get(line + 1)
             .copied()
             .unwrap_or(self.text.len());
@@ -71,7 +78,7 @@ impl Source {
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = self.floor_char(offset.min(self.text.len()));
         let line = self.line_of(offset);
-        let column = self.text[self.line_starts[line]..offset].chars().count() + 1;
+        let column = self.text[self.starts()[line]..offset].chars().count() + 1;
         LineCol {
             line: line + 1,
             column,
@@ -80,7 +87,7 @@ impl Source {
 
     /// Byte offset of a 1-based line and character column, clamped to the text.
     pub fn offset_of(&self, line: usize, column: usize) -> usize {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+        let Some(&start) = self.starts().get(line.saturating_sub(1)) else {
             return self.text.len();
         };
         let range = self.line_range(line.saturating_sub(1));
@@ -92,7 +99,7 @@ impl Source {
     }
 
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.starts().len()
     }
 
     fn floor_char(&self, mut offset: usize) -> usize {
@@ -126,7 +133,7 @@ impl SourceCode for Source {
         let first = self.line_of(start);
         if before == 0 && after == 0 {
             // miette asks for the bare span to learn where a label starts.
-            let column = self.text[self.line_starts[first]..self.floor_char(start)]
+            let column = self.text[self.starts()[first]..self.floor_char(start)]
                 .chars()
                 .count();
             return Ok(Box::new(MietteSpanContents::new_named(
@@ -140,10 +147,10 @@ impl SourceCode for Source {
         }
         let last = self.line_of(end.saturating_sub(1).max(start));
         let from_line = first.saturating_sub(before);
-        let to_line = (last + after).min(self.line_starts.len() - 1);
-        let data_start = self.line_starts[from_line];
+        let to_line = (last + after).min(self.starts().len() - 1);
+        let data_start = self.starts()[from_line];
         let data_end = self
-            .line_starts
+            .starts()
             .get(to_line + 1)
             .copied()
             .unwrap_or(self.text.len());
