@@ -2,7 +2,7 @@
 //! evaluate every pair, and return a sorted report.
 
 use crate::config::Config;
-use crate::engine::run::{evaluate, Estate};
+use crate::engine::run::{evaluate_with_progress, Estate};
 use crate::engine::{rule, sandbox, Limits, Rule};
 use crate::estate::{self, Source};
 use crate::files;
@@ -34,6 +34,8 @@ pub struct Options {
     pub today: Date,
     /// Findings recorded earlier: matching ones are existing, not failing.
     pub baseline: Option<Vec<baseline::Entry>>,
+    /// Show a progress bar on stderr for long runs.
+    pub progress: bool,
 }
 
 impl Default for Options {
@@ -50,8 +52,35 @@ impl Default for Options {
             fail_at: Severity::Error,
             today: Date::today(),
             baseline: None,
+            progress: false,
         }
     }
+}
+
+/// Runs with more estates than this, or more bytes, get a progress bar.
+const PROGRESS_FILES: usize = 50;
+const PROGRESS_BYTES: usize = 16 << 20;
+
+fn progress_bar(
+    opts: &Options,
+    estates: &[Estate],
+    rules: usize,
+) -> Option<indicatif::ProgressBar> {
+    let bytes: usize = estates.iter().map(|e| e.doc.source.text().len()).sum();
+    if !opts.progress || (estates.len() <= PROGRESS_FILES && bytes <= PROGRESS_BYTES) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some((estates.len() * rules) as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} checking {pos}/{len} estate × rule pairs {wide_bar} {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
 }
 
 /// An estate to check: a file, or text obtained elsewhere (such as from git).
@@ -212,8 +241,17 @@ pub fn run_inputs(opts: &Options, inputs: Vec<Input>, mut failures: Vec<Failure>
                 Err(f) => failures.extend(f),
             }
         }
+        let bar = progress_bar(opts, &estates, set.rules.len());
+        let tick = || {
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        };
         let (mut findings, run_failures) =
-            evaluate(&set.engine, &opts.limits, &estates, &set.rules);
+            evaluate_with_progress(&set.engine, &opts.limits, &estates, &set.rules, &tick);
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
         failures.extend(run_failures);
         gate::apply_levels(&mut findings, &opts.config);
         let mut by_file: HashMap<usize, Vec<Finding>> = HashMap::new();

@@ -292,6 +292,8 @@ fn options(c: &CommonArgs, failures: &mut Vec<Failure>) -> Result<Options, Strin
         fail_at,
         today,
         baseline: None,
+        // Only for people watching a terminal, never around machine-read output.
+        progress: c.format == Format::Human && std::io::stderr().is_terminal(),
     })
 }
 

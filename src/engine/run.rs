@@ -24,13 +24,26 @@ pub fn evaluate(
     estates: &[Estate],
     rules: &[Rule],
 ) -> (Vec<Finding>, Vec<Failure>) {
+    evaluate_with_progress(engine, limits, estates, rules, &|| {})
+}
+
+/// [`evaluate`], calling `tick` after each (estate, rule) pair.
+pub fn evaluate_with_progress(
+    engine: &Engine,
+    limits: &Limits,
+    estates: &[Estate],
+    rules: &[Rule],
+    tick: &(dyn Fn() + Sync),
+) -> (Vec<Finding>, Vec<Failure>) {
     let pairs = estates.len() * rules.len();
     let results: Vec<(Vec<Finding>, Option<Failure>)> = (0..pairs)
         .into_par_iter()
         .map(|i| {
             let estate = &estates[i / rules.len()];
             let rule = &rules[i % rules.len()];
-            run_one(engine, limits, estate, rule)
+            let out = run_one(engine, limits, estate, rule);
+            tick();
+            out
         })
         .collect();
     let mut findings = Vec::new();
