@@ -6,11 +6,11 @@
 //! `Node` carries the generation of its document, so a handle can only read the
 //! document of the call it was made in.
 
+use super::strmap::StrMap;
 use crate::estate::{doc::Value as V, Doc, NodeId, ROOT};
 use crate::report::Severity;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, NativeCallContext, Position};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
@@ -120,7 +120,9 @@ fn value_eq(doc: &Doc, id: NodeId, want: &Dynamic) -> bool {
         return items.iter().any(|w| value_eq(doc, id, w));
     }
     if let Some(index) = want.read_lock::<Index>() {
-        return doc.str_of(id).is_some_and(|s| index.map.contains_key(s));
+        return doc
+            .str_of(id)
+            .is_some_and(|s| index.map.get(doc, s).is_some());
     }
     match &doc.node(id).value {
         V::Str(_) | V::Raw(..) => want
@@ -251,10 +253,10 @@ impl Query {
     }
 
     fn index_by(&self, key: &str) -> RhaiResult<Index> {
-        let mut map = HashMap::new();
+        let mut map = StrMap::new(key);
         self.each(|doc, id| {
-            if let Some(k) = doc.get(id, key).and_then(|k| doc.str_of(k)) {
-                map.entry(ImmutableString::from(k)).or_insert(id);
+            if let Some(k) = map.value_of(doc, id) {
+                map.insert(doc, id, k, 0);
             }
             true
         })?;
@@ -266,11 +268,13 @@ impl Query {
 
     /// Entries whose string `key` value an earlier entry already had.
     fn duplicates(&self, key: &str) -> RhaiResult<Query> {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = StrMap::new(key);
         let mut twins = Vec::new();
         self.each(|doc, id| {
-            if let Some(k) = doc.get(id, key).and_then(|k| doc.str_of(k)) {
-                if !seen.insert(k.to_string()) {
+            if let Some(k) = seen.value_of(doc, id) {
+                let before = seen.len();
+                seen.insert(doc, id, k, 0);
+                if seen.len() == before {
                     twins.push(id);
                 }
             }
@@ -284,35 +288,21 @@ impl Query {
     }
 
     fn group_by(&self, key: &str) -> RhaiResult<Groups> {
-        let mut map: HashMap<ImmutableString, Vec<NodeId>> = HashMap::new();
-        let mut order = Vec::new();
+        let mut map = StrMap::new(key);
+        let mut groups: Vec<Vec<NodeId>> = Vec::new();
         self.each(|doc, id| {
-            if let Some(k) = doc.get(id, key).and_then(|k| doc.str_of(k)) {
-                let k = ImmutableString::from(k);
-                map.entry(k.clone())
-                    .or_insert_with(|| {
-                        order.push(k);
-                        Vec::new()
-                    })
-                    .push(id);
+            if let Some(k) = map.value_of(doc, id) {
+                let slot = map.insert(doc, id, k, groups.len() as u32) as usize;
+                if slot == groups.len() {
+                    groups.push(Vec::new());
+                }
+                groups[slot].push(id);
             }
             true
         })?;
-        let groups = order
-            .into_iter()
-            .map(|k| {
-                let ids: Arc<[NodeId]> = map.remove(&k).unwrap_or_default().into();
-                (k, ids)
-            })
-            .collect::<Vec<_>>();
-        let index = groups
-            .iter()
-            .enumerate()
-            .map(|(i, (k, _))| (k.clone(), i))
-            .collect();
         Ok(Groups {
             generation: self.generation,
-            groups: Arc::new((groups, index)),
+            groups: Arc::new((groups.into_iter().map(Arc::from).collect(), map)),
         })
     }
 }
@@ -346,18 +336,15 @@ impl IntoIterator for Node {
 #[derive(Debug, Clone)]
 pub struct Index {
     generation: u32,
-    map: Arc<HashMap<ImmutableString, NodeId>>,
+    map: Arc<StrMap>,
 }
 
 /// Entries grouped by a string key's value, groups in order of first appearance.
 #[derive(Debug, Clone)]
 pub struct Groups {
     generation: u32,
-    #[allow(clippy::type_complexity)]
-    groups: Arc<(
-        Vec<(ImmutableString, Arc<[NodeId]>)>,
-        HashMap<ImmutableString, usize>,
-    )>,
+    /// Each group's entries, and the map from a value to its group's slot.
+    groups: Arc<(Vec<Arc<[NodeId]>>, StrMap)>,
 }
 
 /// A reported finding, so a rule can attach secondary labels to it.
@@ -569,30 +556,49 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("group_by", |_: (), _: &str| Query::empty().group_by(""));
 
     // Indexes and groups.
-    engine.register_indexer_get(
-        |ix: &mut Index, key: ImmutableString| match ix.map.get(&key) {
-            None => Ok(Dynamic::UNIT),
-            Some(&id) => with_doc(ix.generation, |doc| Ok(to_dynamic(doc, id))),
-        },
-    );
+    engine.register_indexer_get(|ix: &mut Index, key: ImmutableString| {
+        if ix.map.is_empty() {
+            return Ok(Dynamic::UNIT);
+        }
+        with_doc(ix.generation, |doc| {
+            Ok(ix
+                .map
+                .get(doc, &key)
+                .map_or(Dynamic::UNIT, |(id, _)| to_dynamic(doc, id)))
+        })
+    });
     engine.register_fn("contains", |ix: &mut Index, key: ImmutableString| {
-        ix.map.contains_key(&key)
+        if ix.map.is_empty() {
+            return Ok(false);
+        }
+        with_doc(ix.generation, |doc| Ok(ix.map.get(doc, &key).is_some()))
     });
     engine.register_fn("len", |ix: &mut Index| ix.map.len() as i64);
     engine.register_indexer_get(|g: &mut Groups, key: ImmutableString| {
-        let ids = g.groups.1.get(&key).map(|&i| &g.groups.0[i].1);
-        Query {
+        let (groups, map) = &*g.groups;
+        let slot = if map.is_empty() {
+            None
+        } else {
+            with_doc(g.generation, |doc| Ok(map.get(doc, &key)))?
+        };
+        Ok::<_, Box<EvalAltResult>>(Query {
             generation: g.generation,
-            base: ids.map_or(Base::Empty, |ids| Base::Ids(ids.clone())),
+            base: slot.map_or(Base::Empty, |(_, i)| Base::Ids(groups[i as usize].clone())),
             filters: Vec::new(),
-        }
+        })
     });
     engine.register_fn("keys", |g: &mut Groups| {
-        g.groups
-            .0
-            .iter()
-            .map(|(k, _)| Dynamic::from(k.clone()))
-            .collect::<Array>()
+        let (groups, map) = &*g.groups;
+        if groups.is_empty() {
+            return Ok(Array::new());
+        }
+        with_doc(g.generation, |doc| {
+            Ok(groups
+                .iter()
+                .filter_map(|ids| map.value_of(doc, ids[0]))
+                .map(|k| Dynamic::from(ImmutableString::from(k)))
+                .collect::<Array>())
+        })
     });
     engine.register_fn("len", |g: &mut Groups| g.groups.0.len() as i64);
     engine.register_fn("duplicates", |q: &mut Query, key: &str| q.duplicates(key));

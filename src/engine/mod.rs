@@ -6,6 +6,7 @@ pub mod rule;
 pub mod run;
 pub mod sandbox;
 pub mod schema;
+pub mod strmap;
 
 pub use rule::{Header, Rule};
 pub use sandbox::Limits;
