@@ -29,7 +29,7 @@ pub enum Value {
     Float(f64),
     Bool(bool),
     Datetime(Box<toml::value::Datetime>),
-    Array(Box<[NodeId]>),
+    Array(Vec<NodeId>),
     Table(Table),
 }
 

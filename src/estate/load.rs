@@ -99,15 +99,16 @@ fn parse_chunked(text: &str, splits: &[usize]) -> Option<Vec<NodeData>> {
     acc
 }
 
-/// An array created by `[[key]]` headers and holding only tables.
+/// An array created by `[[key]]` headers. Its span is the first header; a static
+/// array whose text starts with `[[` holds an array first, never a table.
 fn is_array_of_tables(nodes: &[NodeData], id: NodeId, text: &str) -> bool {
     let node = &nodes[id as usize];
     match &node.value {
         Value::Array(items) => {
             text.get(node.span()).is_some_and(|t| t.starts_with("[["))
                 && items
-                    .iter()
-                    .all(|c| matches!(nodes[*c as usize].value, Value::Table(_)))
+                    .first()
+                    .is_some_and(|c| matches!(nodes[*c as usize].value, Value::Table(_)))
         }
         _ => false,
     }
@@ -152,21 +153,20 @@ fn join(acc: &mut Vec<NodeData>, piece: Vec<NodeData>, text: &str) -> bool {
             return false;
         }
         let Value::Array(moved) =
-            std::mem::replace(&mut acc[id as usize].value, Value::Array(Box::new([])))
+            std::mem::replace(&mut acc[id as usize].value, Value::Array(Vec::new()))
         else {
             return false;
         };
-        let Value::Array(kept) = &acc[existing as usize].value else {
+        let Value::Array(kept) = &mut acc[existing as usize].value else {
             return false;
         };
-        let mut items = kept.to_vec();
-        for &child in moved.iter() {
+        let first = kept.len();
+        kept.extend_from_slice(&moved);
+        for (i, &child) in moved.iter().enumerate() {
             let node = &mut acc[child as usize];
             node.parent = existing;
-            node.seg = Seg::Index(items.len() as u32);
-            items.push(child);
+            node.seg = Seg::Index((first + i) as u32);
         }
-        acc[existing as usize].value = Value::Array(items.into_boxed_slice());
     }
     acc[ROOT as usize].value = Value::Table(Table::new(entries));
     true
@@ -291,7 +291,7 @@ impl<'t> Builder<'t> {
                     .enumerate()
                     .map(|(i, item)| self.add(item, None, id, Seg::Index(i as u32)))
                     .collect();
-                Value::Array(ids.into_boxed_slice())
+                Value::Array(ids)
             }
             DeValue::Table(table) => {
                 if self.text.as_bytes().get(span.start) == Some(&b'{') {
