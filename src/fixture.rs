@@ -96,20 +96,23 @@ pub fn judge(source: &Arc<Source>, mut findings: Vec<Finding>) -> Outcome {
     }
     let total = findings.len();
     findings.sort_by_key(|f| f.span.start);
+    // Markers count: two markers of one rule on a line expect two findings there.
     let mut unexpected = Vec::new();
-    let mut met: BTreeMap<(usize, String), usize> = BTreeMap::new();
+    let mut found: BTreeMap<(usize, String), usize> = BTreeMap::new();
     for f in findings {
         let key = (source.line_col(f.span.start).line, f.rule.clone());
-        if want.contains_key(&key) {
-            *met.entry(key).or_default() += 1;
-        } else {
+        let seen = found.entry(key.clone()).or_default();
+        *seen += 1;
+        if want.get(&key).is_none_or(|w| *seen > w.len()) {
             unexpected.push(f);
         }
     }
     let missing = want
         .into_iter()
-        .filter(|(k, _)| !met.contains_key(k))
-        .flat_map(|(_, v)| v)
+        .flat_map(|(k, v)| {
+            let got = found.get(&k).copied().unwrap_or(0);
+            v.into_iter().skip(got)
+        })
         .collect();
     Outcome {
         file: source.name().to_string(),

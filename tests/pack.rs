@@ -100,3 +100,83 @@ fn rule_messages_follow_the_style() {
         assert!(!f.message.ends_with('.'), "{}: {:?}", f.rule, f.message);
     }
 }
+
+/// The requirements table in `docs/requirements.md`: R-id → rules → fixtures that fire
+/// them. Regenerate with `UPDATE_DOCS=1 cargo test --test pack`.
+fn requirements_table() -> String {
+    let set = check::load_rules(true, &[], &Limits::default(), false);
+    let run = fixture::run(
+        Some(Path::new("rules/officescan")),
+        None,
+        &Limits::default(),
+    );
+    let mut fixtures_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for o in &run.outcomes {
+        for e in expectations(o.source.as_ref().unwrap()) {
+            let name = Path::new(&o.file)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            fixtures_of.entry(e.rule).or_default().insert(name);
+        }
+    }
+    let mut rows: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    for r in &set.rules {
+        for req in &r.header.requirements {
+            let n: u32 = req.trim_start_matches('R').parse().unwrap_or(0);
+            rows.entry(n).or_default().push(r.id.clone());
+        }
+    }
+    let mut out = String::from(
+        "# Requirements → rules → fixtures\n\n\
+         Generated from the rule headers and the fixtures' `# expect:` markers by\n\
+         `UPDATE_DOCS=1 cargo test --test pack`; a test fails when it is out of date.\n\
+         The requirements are in `../shared/spec/requirements.md`.\n\n\
+         | requirement | rule | severity | fixtures that fire it |\n|---|---|---|---|\n",
+    );
+    for (n, ids) in &rows {
+        for id in ids {
+            let rule = set.rules.iter().find(|r| &r.id == id).unwrap();
+            let fx: Vec<String> = fixtures_of
+                .get(id)
+                .into_iter()
+                .flatten()
+                .map(|f| format!("`{f}`"))
+                .collect();
+            out.push_str(&format!(
+                "| R{n} | `{id}` | {} | {} |\n",
+                rule.header.severity.as_str(),
+                fx.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_requirement_has_a_rule_and_a_firing_fixture() {
+    let table = requirements_table();
+    for n in 1..=22 {
+        let row = table.lines().find(|l| l.starts_with(&format!("| R{n} |")));
+        let row = row.unwrap_or_else(|| panic!("R{n} has no rule"));
+        assert!(
+            row.ends_with("` |"),
+            "R{n} has no fixture that fires it: {row}"
+        );
+    }
+}
+
+#[test]
+fn requirements_doc_is_up_to_date() {
+    let table = requirements_table();
+    let path = Path::new("docs/requirements.md");
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(path, &table).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+    assert_eq!(
+        on_disk, table,
+        "docs/requirements.md is stale: run UPDATE_DOCS=1 cargo test --test pack"
+    );
+}

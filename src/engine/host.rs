@@ -158,6 +158,45 @@ struct Filter {
     key: ImmutableString,
     value: Dynamic,
     keep_equal: bool,
+    /// Match whole words inside the value (case-insensitive) instead of equality.
+    words: bool,
+}
+
+/// Whether `needle` occurs in `hay` (both lower case) with no letter or digit
+/// directly before or after it.
+fn contains_words(hay: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return false;
+    }
+    let bytes = hay.as_bytes();
+    let mut from = 0;
+    while let Some(i) = hay[from..].find(needle) {
+        let start = from + i;
+        let end = start + needle.len();
+        let before = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+        let after = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
+        if before && after {
+            return true;
+        }
+        from = start + 1;
+        while !hay.is_char_boundary(from) {
+            from += 1;
+        }
+    }
+    false
+}
+
+fn words_match(doc: &Doc, id: NodeId, want: &Dynamic) -> bool {
+    let Some(s) = doc.str_of(id) else {
+        return false;
+    };
+    let hay = s.to_lowercase();
+    match want.read_lock::<Array>() {
+        Some(items) => items
+            .iter()
+            .any(|w| contains_words(&hay, &w.to_string().to_lowercase())),
+        None => contains_words(&hay, &want.to_string().to_lowercase()),
+    }
 }
 
 impl Query {
@@ -190,15 +229,30 @@ impl Query {
             key,
             value,
             keep_equal,
+            words: false,
+        });
+        self
+    }
+
+    fn with_words(mut self, key: ImmutableString, value: Dynamic, keep_equal: bool) -> Self {
+        self.filters.push(Filter {
+            key,
+            value,
+            keep_equal,
+            words: true,
         });
         self
     }
 
     fn matches(&self, doc: &Doc, id: NodeId) -> bool {
         self.filters.iter().all(|f| {
-            let hit = doc
-                .get(id, &f.key)
-                .is_some_and(|v| value_eq(doc, v, &f.value));
+            let hit = doc.get(id, &f.key).is_some_and(|v| {
+                if f.words {
+                    words_match(doc, v, &f.value)
+                } else {
+                    value_eq(doc, v, &f.value)
+                }
+            });
             hit == f.keep_equal
         })
     }
@@ -537,6 +591,37 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("reject", |q: &mut Query, k: ImmutableString, v: Dynamic| {
         q.clone().with(k, v, false)
     });
+    engine.register_fn(
+        "select_words",
+        |n: &mut Node, k: ImmutableString, v: Dynamic| Query::of(*n).with_words(k, v, true),
+    );
+    engine.register_fn(
+        "select_words",
+        |q: &mut Query, k: ImmutableString, v: Dynamic| q.clone().with_words(k, v, true),
+    );
+    engine.register_fn("select_words", |_: (), _: ImmutableString, _: Dynamic| {
+        Query::empty()
+    });
+    engine.register_fn(
+        "reject_words",
+        |n: &mut Node, k: ImmutableString, v: Dynamic| Query::of(*n).with_words(k, v, false),
+    );
+    engine.register_fn(
+        "reject_words",
+        |q: &mut Query, k: ImmutableString, v: Dynamic| q.clone().with_words(k, v, false),
+    );
+    engine.register_fn("reject_words", |_: (), _: ImmutableString, _: Dynamic| {
+        Query::empty()
+    });
+    engine.register_fn("has_words", |s: &str, needles: Dynamic| {
+        let hay = s.to_lowercase();
+        match needles.read_lock::<Array>() {
+            Some(items) => items
+                .iter()
+                .any(|w| contains_words(&hay, &w.to_string().to_lowercase())),
+            None => contains_words(&hay, &needles.to_string().to_lowercase()),
+        }
+    });
     engine.register_fn("reject", |_: (), _: ImmutableString, _: Dynamic| {
         Query::empty()
     });
@@ -667,6 +752,18 @@ mod tests {
         assert_eq!(windows_path(r"C:/Program Files\X\\"), r"c:\program files\x");
         assert_eq!(windows_path(r"C:\a\b\..\c"), r"c:\a\c");
         assert_eq!(windows_path(r"\\srv\share\x"), r"\\srv\share\x");
+    }
+
+    #[test]
+    fn words_match_whole_words_only() {
+        assert!(contains_words("windows me", "windows me"));
+        assert!(contains_words(
+            "microsoft windows 2000 professional",
+            "windows 2000"
+        ));
+        assert!(!contains_words("windows media center", "windows me"));
+        assert!(!contains_words("windows 20001", "windows 2000"));
+        assert!(contains_words("windows nt 4.0", "windows nt"));
     }
 
     #[test]
