@@ -158,44 +158,31 @@ struct Filter {
     key: ImmutableString,
     value: Dynamic,
     keep_equal: bool,
-    /// Match whole words inside the value (case-insensitive) instead of equality.
-    words: bool,
+    /// Match these whole words inside the value (lower case; the match ignores ASCII
+    /// case) instead of testing equality.
+    words: Option<Arc<[String]>>,
 }
 
-/// Whether `needle` occurs in `hay` (both lower case) with no letter or digit
-/// directly before or after it.
+/// Whether `needle` (lower case) occurs in `hay`, ignoring ASCII case, with no
+/// letter or digit directly before or after it.
 fn contains_words(hay: &str, needle: &str) -> bool {
-    if needle.is_empty() {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    if n.is_empty() || n.len() > h.len() {
         return false;
     }
-    let bytes = hay.as_bytes();
-    let mut from = 0;
-    while let Some(i) = hay[from..].find(needle) {
-        let start = from + i;
-        let end = start + needle.len();
-        let before = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
-        let after = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
-        if before && after {
-            return true;
-        }
-        from = start + 1;
-        while !hay.is_char_boundary(from) {
-            from += 1;
-        }
-    }
-    false
+    (0..=h.len() - n.len()).any(|start| {
+        let end = start + n.len();
+        h[start..end].eq_ignore_ascii_case(n)
+            && (start == 0 || !h[start - 1].is_ascii_alphanumeric())
+            && (end == h.len() || !h[end].is_ascii_alphanumeric())
+    })
 }
 
-fn words_match(doc: &Doc, id: NodeId, want: &Dynamic) -> bool {
-    let Some(s) = doc.str_of(id) else {
-        return false;
-    };
-    let hay = s.to_lowercase();
+/// The words a `select_words` argument names: one string or an array of them.
+fn word_list(want: &Dynamic) -> Arc<[String]> {
     match want.read_lock::<Array>() {
-        Some(items) => items
-            .iter()
-            .any(|w| contains_words(&hay, &w.to_string().to_lowercase())),
-        None => contains_words(&hay, &want.to_string().to_lowercase()),
+        Some(items) => items.iter().map(|w| w.to_string().to_lowercase()).collect(),
+        None => Arc::from([want.to_string().to_lowercase()]),
     }
 }
 
@@ -229,7 +216,7 @@ impl Query {
             key,
             value,
             keep_equal,
-            words: false,
+            words: None,
         });
         self
     }
@@ -237,21 +224,20 @@ impl Query {
     fn with_words(mut self, key: ImmutableString, value: Dynamic, keep_equal: bool) -> Self {
         self.filters.push(Filter {
             key,
+            words: Some(word_list(&value)),
             value,
             keep_equal,
-            words: true,
         });
         self
     }
 
     fn matches(&self, doc: &Doc, id: NodeId) -> bool {
         self.filters.iter().all(|f| {
-            let hit = doc.get(id, &f.key).is_some_and(|v| {
-                if f.words {
-                    words_match(doc, v, &f.value)
-                } else {
-                    value_eq(doc, v, &f.value)
-                }
+            let hit = doc.get(id, &f.key).is_some_and(|v| match &f.words {
+                Some(words) => doc
+                    .str_of(v)
+                    .is_some_and(|s| words.iter().any(|w| contains_words(s, w))),
+                None => value_eq(doc, v, &f.value),
             });
             hit == f.keep_equal
         })
