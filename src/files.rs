@@ -36,8 +36,17 @@ pub fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>, failures: &mut Vec<Fa
         };
         if kind.is_dir() {
             walk(&path, ext, out, failures);
-        } else if path.extension().is_some_and(|e| e == ext) && path.is_file() {
-            out.push(path);
+        } else if path.extension().is_some_and(|e| e == ext) {
+            if path.is_file() {
+                out.push(path);
+            } else if kind.is_symlink() {
+                // Skipping it silently would hide a file the user meant to check.
+                failures.push(Failure::unlocated(
+                    FailureKind::Io,
+                    display(&path),
+                    "broken symbolic link",
+                ));
+            }
         }
     }
 }

@@ -224,3 +224,57 @@ fn strip_position(msg: &str) -> String {
         _ => msg.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rule::{compile, RuleText};
+    use crate::estate::{parse, Source};
+
+    #[test]
+    fn a_panic_inside_a_native_helper_is_that_rule_s_failure() {
+        let limits = Limits::default();
+        let mut engine = sandbox::build(&limits, false);
+        engine.register_fn("explode", || -> i64 { panic!("helper bug") });
+        let rule = |name: &str, body: &str| {
+            let text =
+                format!("//! severity: error\n//! title: t\nfn check(estate) {{ {body} }}\n");
+            compile(
+                &engine,
+                RuleText {
+                    id: format!("t/{name}"),
+                    source: Arc::new(Source::new(format!("{name}.rhai"), text)),
+                    builtin: false,
+                },
+            )
+            .unwrap()
+        };
+        let doc = parse(Arc::new(Source::new(
+            "e.toml",
+            "[[s]]\nname = \"a\"\n".into(),
+        )))
+        .unwrap();
+        let estate = Estate {
+            index: 0,
+            doc: Arc::new(doc),
+        };
+        let rules = [
+            rule("boom", "explode();"),
+            rule("fine", "for s in estate.s { fail(s, \"name\", \"seen\"); }"),
+        ];
+        let (findings, failures) =
+            evaluate(&engine, &limits, std::slice::from_ref(&estate), &rules);
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].kind, FailureKind::RuleRuntime);
+        assert!(
+            failures[0]
+                .message
+                .contains("crashed inside preflight: helper bug"),
+            "{}",
+            failures[0].message
+        );
+        assert_eq!(failures[0].file, "boom.rhai");
+        assert_eq!(findings.len(), 1, "the other rule still reports");
+        assert_eq!(findings[0].rule, "t/fine");
+    }
+}
