@@ -1,0 +1,302 @@
+//! Whole-process benchmark: preflight against a hand-written Rust checker (the floor)
+//! and regorus, on the same generated estates, in one run.
+//!
+//! ```sh
+//! cargo build --release --workspace --examples
+//! cargo run --release -p preflight-bench -- --sizes 10000,100000,1000000 --runs 5
+//! ```
+//!
+//! Every figure is a median over `--runs` runs after a warm-up, with the commands of a
+//! size interleaved run by run, so drift on a shared machine hits them alike. Ratios
+//! are taken to the floor (b) of the same size. Before timing, (a), (b) and both
+//! regorus modes must report the same violations, or the benchmark stops.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+struct Sample {
+    wall: f64,
+    rss_mib: f64,
+}
+
+/// Runs `cmd` to completion with output discarded; wall time and peak RSS of the child.
+// The child is reaped by `wait4`, which also reports its peak RSS.
+#[allow(clippy::zombie_processes)]
+fn measure(cmd: &[String]) -> Sample {
+    let start = Instant::now();
+    let child = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", cmd[0]));
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for the child we just spawned.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4 failed");
+    let wall = start.elapsed().as_secs_f64();
+    Sample {
+        wall,
+        rss_mib: usage.ru_maxrss as f64 / 1024.0,
+    }
+}
+
+fn output(cmd: &[String]) -> String {
+    let out = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .output()
+        .expect("runs");
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// preflight's JSON findings as `rule<TAB>entity` lines, like the other checkers print.
+fn canonical_preflight(json: &str) -> Vec<String> {
+    let report: serde_json::Value = serde_json::from_str(json).expect("preflight JSON");
+    let mut out: Vec<String> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let rule = f["rule"].as_str().unwrap().rsplit('/').next().unwrap();
+            let path = f["path"].as_str().unwrap();
+            let name = path.split('"').nth(1).unwrap_or(path);
+            format!("{rule}\t{name}")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn lines(text: &str) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+struct Args {
+    sizes: Vec<u64>,
+    runs: usize,
+    bin: PathBuf,
+    root: PathBuf,
+}
+
+fn args() -> Args {
+    let raw: Vec<String> = std::env::args().collect();
+    let get = |name: &str| {
+        raw.iter()
+            .position(|a| a == name)
+            .and_then(|i| raw.get(i + 1))
+            .cloned()
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    Args {
+        sizes: get("--sizes")
+            .unwrap_or_else(|| "10000,100000".into())
+            .split(',')
+            .map(|s| s.parse().expect("--sizes takes numbers"))
+            .collect(),
+        runs: get("--runs").map_or(5, |r| r.parse().expect("--runs takes a number")),
+        bin: get("--bin-dir").map_or_else(
+            || {
+                std::env::var("CARGO_TARGET_DIR")
+                    .map_or(root.join("target"), PathBuf::from)
+                    .join("release")
+            },
+            PathBuf::from,
+        ),
+        root,
+    }
+}
+
+fn s(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|p| p.to_string()).collect()
+}
+
+/// Times each named command `runs` times, interleaved, after one warm-up each.
+fn time_all(
+    commands: &[(&str, Vec<String>)],
+    runs: usize,
+) -> BTreeMap<String, (f64, f64, f64, f64)> {
+    for (_, cmd) in commands {
+        measure(cmd);
+    }
+    let mut walls: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut rss: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for _ in 0..runs {
+        for (name, cmd) in commands {
+            let m = measure(cmd);
+            walls.entry(name).or_default().push(m.wall);
+            rss.entry(name).or_default().push(m.rss_mib);
+        }
+    }
+    commands
+        .iter()
+        .map(|(name, _)| {
+            let w = &walls[name];
+            let min = w.iter().cloned().fold(f64::INFINITY, f64::min);
+            let max = w.iter().cloned().fold(0.0, f64::max);
+            (
+                name.to_string(),
+                (median(w.clone()), min, max, median(rss[name].clone())),
+            )
+        })
+        .collect()
+}
+
+fn main() {
+    let a = args();
+    let bin = |name: &str| a.bin.join(name).to_string_lossy().to_string();
+    let preflight = bin("preflight");
+    let pack = a
+        .root
+        .join("bench/rules/bench")
+        .to_string_lossy()
+        .to_string();
+    let dir = std::env::temp_dir().join(format!("preflight-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    println!("# preflight benchmark\n\nmachine: {} cores; medians of {} runs after a warm-up; wall seconds; peak RSS in MiB\n", std::thread::available_parallelism().map_or(1, |n| n.get()), a.runs);
+    for &clients in &a.sizes {
+        let file = dir.join(format!("estate-{clients}.toml"));
+        let generated = Command::new(bin("examples/gen_estate"))
+            .args([
+                "--servers",
+                "100",
+                "--clients",
+                &clients.to_string(),
+                "--seed",
+                "1",
+            ])
+            .output()
+            .expect("the generator is built (cargo build --release --examples)");
+        std::fs::write(&file, &generated.stdout).unwrap();
+        let f = file.to_string_lossy().to_string();
+        let cmd_a = s(&[
+            &preflight,
+            "check",
+            "--no-builtin",
+            "--rules",
+            &pack,
+            "--format",
+            "json",
+            &f,
+        ]);
+        let cmd_b = s(&[&bin("floor"), &f]);
+        let cmd_c = s(&[&bin("rego"), &f]);
+        let cmd_c_rvm = s(&[&bin("rego"), "--rvm", &f]);
+        let cmd_d = s(&[&preflight, "check", "--no-builtin", "--format", "json", &f]);
+        let cmd_e = s(&[&preflight, "check", "--format", "json", &f]);
+
+        let va = canonical_preflight(&output(&cmd_a));
+        let vb = lines(&output(&cmd_b));
+        let vc = lines(&output(&cmd_c));
+        let vr = lines(&output(&cmd_c_rvm));
+        assert!(!vb.is_empty(), "the generated estate has violations");
+        assert_eq!(va, vb, "(a) and (b) disagree at {clients} clients");
+        assert_eq!(vc, vb, "(c) and (b) disagree at {clients} clients");
+        assert_eq!(vr, vb, "(c, RVM) and (b) disagree at {clients} clients");
+
+        let mut commands = vec![
+            ("a preflight, 5-rule Rhai pack", cmd_a.clone()),
+            ("b hand-written Rust (floor)", cmd_b),
+            ("d preflight, parse only", cmd_d),
+            ("e preflight, full OfficeScan pack", cmd_e.clone()),
+        ];
+        // regorus is far slower; at a million clients it would dominate the run.
+        if clients <= 100_000 {
+            commands.push(("c regorus interpreter", cmd_c));
+            commands.push(("c regorus RVM", cmd_c_rvm));
+        }
+        let size = std::fs::metadata(&file).unwrap().len() as f64 / 1e6;
+        println!("## {clients} clients, 100 servers ({size:.1} MB TOML, {} violations, all checkers agree)\n", vb.len());
+        println!("| command | wall median | min–max | ratio to (b) | peak RSS | RSS ratio to (b) |\n|---|---:|---:|---:|---:|---:|");
+        let t = time_all(&commands, a.runs);
+        let (floor_wall, _, _, floor_rss) = t["b hand-written Rust (floor)"];
+        for (name, (wall, min, max, rss)) in &t {
+            println!(
+                "| {name} | {wall:.3} s | {min:.3}–{max:.3} | {:.2}× | {rss:.0} MiB | {:.2}× |",
+                wall / floor_wall,
+                rss / floor_rss
+            );
+        }
+        println!();
+        if clients == 100_000 {
+            let with_jobs = |base: &[String], j: &str| [base, &s(&["--jobs", j])].concat();
+            let jobs = [
+                ("a --jobs 1", with_jobs(&cmd_a, "1")),
+                ("a --jobs 2", with_jobs(&cmd_a, "2")),
+                ("e --jobs 1", with_jobs(&cmd_e, "1")),
+                ("e --jobs 2", with_jobs(&cmd_e, "2")),
+            ];
+            let t = time_all(&jobs, a.runs);
+            println!("Threads at 100,000 clients (whole process, parse included):\n");
+            println!("| command | wall median | speed-up 1 → 2 threads |\n|---|---:|---:|");
+            for label in ["a", "e"] {
+                let one = t[&format!("{label} --jobs 1")].0;
+                let two = t[&format!("{label} --jobs 2")].0;
+                println!("| ({label}) --jobs 1 | {one:.3} s | |\n| ({label}) --jobs 2 | {two:.3} s | {:.2}× |", one / two);
+            }
+            println!();
+            // 1,000 estates of 100 clients against one of the same total size.
+            let many = dir.join("many");
+            std::fs::create_dir_all(&many).unwrap();
+            for i in 0..1000 {
+                let g = Command::new(bin("examples/gen_estate"))
+                    .args([
+                        "--servers",
+                        "1",
+                        "--clients",
+                        "100",
+                        "--seed",
+                        &i.to_string(),
+                    ])
+                    .output()
+                    .unwrap();
+                std::fs::write(many.join(format!("estate-{i:04}.toml")), g.stdout).unwrap();
+            }
+            let one = dir.join("one.toml");
+            let g = Command::new(bin("examples/gen_estate"))
+                .args(["--servers", "1000", "--clients", "100000", "--seed", "1"])
+                .output()
+                .unwrap();
+            std::fs::write(&one, g.stdout).unwrap();
+            let m = many.to_string_lossy().to_string();
+            let o = one.to_string_lossy().to_string();
+            let t = time_all(
+                &[
+                    (
+                        "1000 files x 100 clients",
+                        s(&[&preflight, "check", "--format", "json", &m]),
+                    ),
+                    (
+                        "1 file x 100000 clients",
+                        s(&[&preflight, "check", "--format", "json", &o]),
+                    ),
+                ],
+                a.runs,
+            );
+            let (many_w, one_w) = (
+                t["1000 files x 100 clients"].0,
+                t["1 file x 100000 clients"].0,
+            );
+            println!("Many small estates against one large one (full pack):\n");
+            println!("| command | wall median |\n|---|---:|\n| 1,000 estates of 100 clients | {many_w:.3} s |\n| 1 estate of 100,000 clients | {one_w:.3} s |\n| ratio | {:.2}× |\n", many_w / one_w);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
