@@ -154,24 +154,19 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// A problem with the value of node `id`.
     fn problem(&mut self, id: NodeId, message: String) {
-        let span = self.doc.node(id).span();
-        self.problems.push(Failure::located(
-            FailureKind::Config,
-            self.source,
-            span,
-            message,
-        ));
+        self.located(self.doc.node(id).span(), message);
     }
 
+    /// A problem with the key of node `id` (an unknown key).
     fn key_problem(&mut self, id: NodeId, message: String) {
-        let span = self.doc.node(id).key_span();
-        self.problems.push(Failure::located(
-            FailureKind::Config,
-            self.source,
-            span,
-            message,
-        ));
+        self.located(self.doc.node(id).key_span(), message);
+    }
+
+    fn located(&mut self, span: std::ops::Range<usize>, message: String) {
+        let failure = Failure::located(FailureKind::Config, self.source, span, message);
+        self.problems.push(failure);
     }
 
     fn entries(&self, id: NodeId) -> Vec<(String, NodeId)> {

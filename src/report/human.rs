@@ -222,12 +222,9 @@ pub fn render(report: &Report, style: Style) -> String {
         if !old.is_empty() {
             out.push_str(&format!("existing findings (not failing): {}\n", old.len()));
             for f in old {
-                let at = f.source.line_col(f.span.start);
                 out.push_str(&format!(
-                    "  {}:{}:{} {} [{}] {}\n",
-                    f.source.name(),
-                    at.line,
-                    at.column,
+                    "  {} {} [{}] {}\n",
+                    f.location(),
                     f.severity.as_str(),
                     f.rule,
                     f.message

@@ -29,12 +29,9 @@ pub fn render(report: &Report) -> String {
             cases.entry(r.id.clone()).or_default();
         }
         if !f.waived {
-            let at = f.source.line_col(f.span.start);
             cases.entry(f.rule.clone()).or_default().push(format!(
-                "{}:{}:{}: {} [{}] {}",
-                f.source.name(),
-                at.line,
-                at.column,
+                "{}: {} [{}] {}",
+                f.location(),
                 f.severity.as_str(),
                 f.path,
                 f.message

@@ -72,6 +72,14 @@ pub struct Finding {
     pub status: Option<Status>,
 }
 
+impl Finding {
+    /// `file:line:column` of the primary label, for one-line listings.
+    pub fn location(&self) -> String {
+        let at = self.source.line_col(self.span.start);
+        format!("{}:{}:{}", self.source.name(), at.line, at.column)
+    }
+}
+
 /// Whether a finding is new against a baseline or base estate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
