@@ -206,3 +206,42 @@ fn junit_github_and_markdown_render_the_same_findings() {
     assert!(md.contains("| 1 | 7 | 1 | 0 | 0 |"), "{md}");
     assert!(md.contains("### Fixed"));
 }
+
+#[test]
+fn diff_against_a_git_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    let estate = dir.path().join("estate.toml");
+    let clean = std::fs::read_to_string("examples/estate.toml").unwrap();
+    std::fs::write(&estate, &clean).unwrap();
+    git(&["add", "estate.toml"]);
+    git(&["commit", "-qm", "base"]);
+    std::fs::write(
+        &estate,
+        clean.replacen("web_server = \"IIS\"", "web_server = \"Apache\"", 1),
+    )
+    .unwrap();
+    let path = estate.to_str().unwrap();
+    let (out, code) = run(&["diff", "--git", "HEAD", path, "--format", "json"]);
+    assert_eq!(code, 1, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0]["status"], "new");
+    assert_eq!(findings[0]["rule"], "officescan/server-on-apache");
+    // An unknown revision is a failure, not a crash.
+    let (out, code) = run(&["diff", "--git", "no-such-rev", path, "--format", "json"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("git cannot show"), "{out}");
+}
