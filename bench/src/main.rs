@@ -214,7 +214,7 @@ fn main() {
         let mut commands = vec![
             ("a preflight, 5-rule Rhai pack", cmd_a.clone()),
             ("b hand-written Rust (floor)", cmd_b),
-            ("d preflight, parse only", cmd_d),
+            ("d preflight, parse only", cmd_d.clone()),
             ("e preflight, full OfficeScan pack", cmd_e.clone()),
         ];
         // regorus is far slower; at a million clients it would dominate the run.
@@ -240,16 +240,29 @@ fn main() {
             let jobs = [
                 ("a --jobs 1", with_jobs(&cmd_a, "1")),
                 ("a --jobs 2", with_jobs(&cmd_a, "2")),
+                ("d --jobs 1", with_jobs(&cmd_d, "1")),
+                ("d --jobs 2", with_jobs(&cmd_d, "2")),
                 ("e --jobs 1", with_jobs(&cmd_e, "1")),
                 ("e --jobs 2", with_jobs(&cmd_e, "2")),
             ];
             let t = time_all(&jobs, a.runs);
             println!("Threads at 100,000 clients (whole process, parse included):\n");
             println!("| command | wall median | speed-up 1 → 2 threads |\n|---|---:|---:|");
-            for label in ["a", "e"] {
+            for label in ["a", "d", "e"] {
                 let one = t[&format!("{label} --jobs 1")].0;
                 let two = t[&format!("{label} --jobs 2")].0;
                 println!("| ({label}) --jobs 1 | {one:.3} s | |\n| ({label}) --jobs 2 | {two:.3} s | {:.2}× |", one / two);
+            }
+            // Rule evaluation alone: a run minus parsing alone, at the same thread count.
+            for label in ["a", "e"] {
+                let eval =
+                    |j: &str| t[&format!("{label} --jobs {j}")].0 - t[&format!("d --jobs {j}")].0;
+                println!(
+                    "| ({label}) rule evaluation only, ({label}) − (d) | {:.3} s → {:.3} s | {:.2}× |",
+                    eval("1"),
+                    eval("2"),
+                    eval("1") / eval("2")
+                );
             }
             println!();
             // 1,000 estates of 100 clients against one of the same total size.
