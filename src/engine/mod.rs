@@ -2,6 +2,7 @@
 //! host API scripts call, and parallel evaluation.
 
 pub mod host;
+pub mod query;
 pub mod rule;
 pub mod run;
 pub mod sandbox;

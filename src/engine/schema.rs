@@ -9,7 +9,8 @@
 //! value's type), `value` (the value, for strings; else its type), and `suggestion`
 //! (the closest known key or spelling, or `()`).
 
-use super::host::{closest, Node, Query};
+use super::host::{closest, Node};
+use super::query::Query;
 use crate::estate::{doc::Value as V, Doc, NodeId};
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
 
