@@ -1,0 +1,143 @@
+//! Commands for rule authors: `test` (fixtures), `rules` (the list), `explain` (docs).
+
+use super::{emit, style, ColorChoice, ExplainArgs, ListFormat, RuleArgs, RulesArgs, TestArgs};
+use crate::check;
+use crate::engine::Limits;
+use crate::fixture;
+use crate::report::human;
+
+pub(super) fn test(a: TestArgs) -> u8 {
+    let style = style(a.output.color);
+    let run = fixture::run(a.dir.as_deref(), a.jobs, &Limits::default());
+    let mut out = String::new();
+    for f in &run.failures {
+        human::render_failure(&mut out, f, style);
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for o in &run.outcomes {
+        if o.passed() {
+            passed += 1;
+            out.push_str(&format!("pass {} ({} findings)\n", o.file, o.findings));
+            continue;
+        }
+        failed += 1;
+        out.push_str(&format!("FAIL {}\n", o.file));
+        if let Some(src) = &o.source {
+            for m in &o.missing {
+                human::render_finding(&mut out, &fixture::missing_as_finding(src, m), style);
+            }
+        }
+        for f in &o.unexpected {
+            let mut f = f.clone();
+            f.message = format!("unexpected finding: {}", f.message);
+            f.help = Some(format!(
+                "add `# expect: {}` to this line if the finding is right",
+                f.rule
+            ));
+            human::render_finding(&mut out, &f, style);
+        }
+    }
+    if run.outcomes.is_empty() {
+        out.push_str("no fixtures found (*.toml files beside the rules)\n");
+    }
+    out.push_str(&format!("fixtures: {passed} passed, {failed} failed\n"));
+    if !run.failures.is_empty() {
+        out.push_str(&format!("{} failures\n", run.failures.len()));
+    }
+    emit(&out);
+    run.exit_code()
+}
+
+fn load(args: &RuleArgs) -> check::RuleSet {
+    check::load_rules(!args.no_builtin, &args.dirs, &Limits::default(), false)
+}
+
+fn report_failures(set: &check::RuleSet) -> bool {
+    let mut out = String::new();
+    for f in &set.failures {
+        human::render_failure(&mut out, f, style(ColorChoice::Auto));
+    }
+    eprint!("{out}");
+    !set.failures.is_empty()
+}
+
+pub(super) fn rules(a: RulesArgs) -> u8 {
+    let set = load(&a.rules);
+    let failed = report_failures(&set);
+    match a.format {
+        ListFormat::Json => {
+            let rows: Vec<_> = set
+                .rules
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id,
+                        "severity": r.header.severity.as_str(),
+                        "requirements": r.header.requirements,
+                        "title": r.header.title,
+                        "builtin": r.builtin,
+                    })
+                })
+                .collect();
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&rows).unwrap()
+            ));
+        }
+        ListFormat::Human => {
+            let width = set.rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
+            let mut out = format!(
+                "{:width$}  {:8}  {:11}  TITLE\n",
+                "ID", "SEVERITY", "REQUIREMENT"
+            );
+            for r in &set.rules {
+                out.push_str(&format!(
+                    "{:width$}  {:8}  {:11}  {}\n",
+                    r.id,
+                    r.header.severity.as_str(),
+                    r.header.requirements.join(","),
+                    r.header.title
+                ));
+            }
+            emit(&out);
+        }
+    }
+    if failed {
+        2
+    } else {
+        0
+    }
+}
+
+pub(super) fn explain(a: ExplainArgs) -> u8 {
+    let set = load(&a.rules);
+    let Some(rule) = set.rules.iter().find(|r| r.id == a.id) else {
+        let ids = set.rules.iter().map(|r| r.id.as_str());
+        match crate::engine::host::closest(&a.id, ids) {
+            Some(c) => eprintln!("error: unknown rule `{}`; did you mean `{c}`?", a.id),
+            None => eprintln!(
+                "error: unknown rule `{}`; `preflight rules` lists them",
+                a.id
+            ),
+        }
+        return 2;
+    };
+    let h = &rule.header;
+    let mut out = format!("{}: {}\n\n", rule.id, h.title);
+    out.push_str(&format!("  severity     {}\n", h.severity.as_str()));
+    if !h.requirements.is_empty() {
+        out.push_str(&format!("  requirement  {}\n", h.requirements.join(", ")));
+    }
+    out.push_str(&format!("  source       {}\n", rule.source.name()));
+    for (heading, body) in &h.sections {
+        out.push_str(&format!(
+            "\n{heading}\n{}\n",
+            "-".repeat(heading.chars().count())
+        ));
+        for line in body.lines() {
+            out.push_str(&format!("  {line}\n").replace("  \n", "\n"));
+        }
+    }
+    emit(&out);
+    0
+}
