@@ -2,6 +2,7 @@
 
 pub mod doc;
 pub mod load;
+mod pieces;
 pub mod source;
 
 pub use doc::{Doc, NodeId, Value, ROOT};
