@@ -94,7 +94,7 @@ impl Config {
                     .strip_suffix("/*")
                     .is_some_and(|p| ids.iter().any(|id| id.starts_with(&format!("{p}/"))));
             if !known {
-                let hint = crate::engine::host::closest(&e.pattern, ids.iter().copied())
+                let hint = crate::suggest::closest(&e.pattern, ids.iter().copied())
                     .map(|c| format!("; did you mean `{c}`?"))
                     .unwrap_or_default();
                 out.push(Failure::located(
@@ -242,7 +242,7 @@ impl Reader<'_> {
                 }
                 "limits" => self.read_limits(id, &mut config),
                 other => {
-                    let hint = crate::engine::host::closest(other, TOP)
+                    let hint = crate::suggest::closest(other, TOP)
                         .map(|c| format!("; did you mean `{c}`?"))
                         .unwrap_or_default();
                     self.key_problem(id, format!("unknown key `{other}`{hint}"));
@@ -280,7 +280,7 @@ impl Reader<'_> {
                 "max_map_size" => config.max_map_size = self.int(v, &key).map(|n| n as usize),
                 "max_file_size" => config.max_file_size = self.int(v, &key),
                 other => {
-                    let hint = crate::engine::host::closest(other, KEYS)
+                    let hint = crate::suggest::closest(other, KEYS)
                         .map(|c| format!("; did you mean `{c}`?"))
                         .unwrap_or_default();
                     self.key_problem(v, format!("unknown key `limits.{other}`{hint}"));

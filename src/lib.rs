@@ -6,7 +6,8 @@
 //! - [`report`] owns findings, failures, their order and every output format;
 //! - [`check`] ties one run together; [`fixture`] is `preflight test`;
 //! - [`config`] reads `preflight.toml`; [`gate`] owns waivers, baselines and diffs;
-//! - [`cli`] is the command line.
+//! - [`cli`] is the command line; [`files`] finds and reads inputs; [`suggest`] offers
+//!   "did you mean" names.
 
 pub mod check;
 pub mod cli;
@@ -17,3 +18,4 @@ pub mod files;
 pub mod fixture;
 pub mod gate;
 pub mod report;
+pub mod suggest;

@@ -113,7 +113,7 @@ pub(super) fn explain(a: ExplainArgs) -> u8 {
     let set = load(&a.rules);
     let Some(rule) = set.rules.iter().find(|r| r.id == a.id) else {
         let ids = set.rules.iter().map(|r| r.id.as_str());
-        match crate::engine::host::closest(&a.id, ids) {
+        match crate::suggest::closest(&a.id, ids) {
             Some(c) => eprintln!("error: unknown rule `{}`; did you mean `{c}`?", a.id),
             None => eprintln!(
                 "error: unknown rule `{}`; `preflight rules` lists them",

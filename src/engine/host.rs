@@ -200,16 +200,6 @@ pub fn windows_path(path: &str) -> String {
     format!("{prefix}{lead}{}", parts.join("\\"))
 }
 
-/// The candidate closest to `word`, if any is close enough to be a likely typo.
-pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
-        .map(|(_, c)| c)
-}
-
 /// Registers the host API on `engine`.
 pub fn register(engine: &mut Engine) {
     engine
@@ -319,7 +309,7 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("windows_path", |s: &str| windows_path(s));
     engine.register_fn("closest", |word: &str, candidates: Array| {
         let names: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
-        closest(word, names.iter().map(String::as_str))
+        crate::suggest::closest(word, names.iter().map(String::as_str))
             .map_or(Dynamic::UNIT, |c| Dynamic::from(c.to_string()))
     });
     engine.register_fn("estate_name", || {
@@ -336,12 +326,5 @@ mod tests {
         assert_eq!(windows_path(r"C:/Program Files\X\\"), r"c:\program files\x");
         assert_eq!(windows_path(r"C:\a\b\..\c"), r"c:\a\c");
         assert_eq!(windows_path(r"\\srv\share\x"), r"\\srv\share\x");
-    }
-
-    #[test]
-    fn closest_suggests_typos_only() {
-        let keys = ["web_server", "version", "os"];
-        assert_eq!(closest("web_sever", keys), Some("web_server"));
-        assert_eq!(closest("zzzzzz", keys), None);
     }
 }

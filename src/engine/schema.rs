@@ -9,9 +9,10 @@
 //! value's type), `value` (the value, for strings; else its type), and `suggestion`
 //! (the closest known key or spelling, or `()`).
 
-use super::host::{closest, Node};
+use super::host::Node;
 use super::query::Query;
 use crate::estate::{doc::Value as V, Doc, NodeId};
+use crate::suggest::closest;
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
 
 enum Expect {

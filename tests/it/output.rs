@@ -1,23 +1,13 @@
 //! Rendered output: insta snapshots of human and JSON output, and byte-identical
 //! output whatever the thread count.
 
-use std::process::Command;
-
-fn run(args: &[&str]) -> (String, i32) {
-    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        out.status.code().unwrap(),
-    )
-}
+use crate::support::{run, Run};
 
 #[test]
 fn human_output_of_the_violations_example() {
-    let (out, code) = run(&[
+    let Run {
+        stdout: out, code, ..
+    } = run(&[
         "check",
         "examples/estate-violations.toml",
         "--color",
@@ -29,7 +19,9 @@ fn human_output_of_the_violations_example() {
 
 #[test]
 fn json_output_of_the_violations_example() {
-    let (out, code) = run(&[
+    let Run {
+        stdout: out, code, ..
+    } = run(&[
         "check",
         "examples/estate-violations.toml",
         "--format",
@@ -41,7 +33,9 @@ fn json_output_of_the_violations_example() {
 
 #[test]
 fn human_output_of_failures() {
-    let (out, code) = run(&[
+    let Run {
+        stdout: out, code, ..
+    } = run(&[
         "check",
         "tests/data/broken/two-errors.toml",
         "--no-builtin",
@@ -75,9 +69,9 @@ fn output_is_identical_for_every_thread_count() {
         ]
     };
     for format in ["human", "json"] {
-        let (one, _) = run(&args("1", format));
-        let (two, _) = run(&args("2", format));
-        let (four, _) = run(&args("4", format));
+        let Run { stdout: one, .. } = run(&args("1", format));
+        let Run { stdout: two, .. } = run(&args("2", format));
+        let Run { stdout: four, .. } = run(&args("4", format));
         assert!(one.lines().count() > 50, "too little output to compare");
         assert_eq!(one, two, "{format}: --jobs 1 and --jobs 2 differ");
         assert_eq!(one, four, "{format}: --jobs 1 and --jobs 4 differ");

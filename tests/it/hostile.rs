@@ -1,43 +1,16 @@
 //! Hostile rules and hostile estates, through the binary: each ends quickly as a
 //! located failure (exit 2) or a clean run, and every other rule and file still reports.
 
+use crate::support::Run;
 use serde_json::Value;
 use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Runs the binary; a run that outlives `limit` is killed and fails the test.
-fn run(args: &[&str], limit: Duration) -> (Value, String, i32) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let stdout = std::thread::spawn({
-        let mut out = child.stdout.take().unwrap();
-        move || {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut out, &mut s).unwrap();
-            s
-        }
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > limit {
-            child.kill().unwrap();
-            panic!("{args:?} still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let text = stdout.join().unwrap();
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    (json, text, status.code().unwrap())
+fn run(args: &[&str], limit: Duration) -> Run {
+    crate::support::run_with(args, &[], limit)
 }
 
+/// Runs the binary; a run that outlives `limit` is killed and fails the test.
 fn findings(report: &Value) -> Vec<(String, u64, String)> {
     report["findings"]
         .as_array()
@@ -57,7 +30,9 @@ fn findings(report: &Value) -> Vec<(String, u64, String)> {
 #[test]
 fn hostile_rules_fail_located_and_leave_the_pack_intact() {
     let limit = Duration::from_secs(60);
-    let (clean, _, code) = run(
+    let Run {
+        json: clean, code, ..
+    } = run(
         &[
             "check",
             "examples/estate-violations.toml",
@@ -86,7 +61,12 @@ fn hostile_rules_fail_located_and_leave_the_pack_intact() {
     ];
     for (name, kind, line) in cases {
         let path = format!("tests/data/hostile/{name}.rhai");
-        let (report, text, code) = run(
+        let Run {
+            json: report,
+            stdout: text,
+            code,
+            ..
+        } = run(
             &[
                 "check",
                 "examples/estate-violations.toml",
@@ -112,7 +92,12 @@ fn hostile_rules_fail_located_and_leave_the_pack_intact() {
         );
     }
     // Printing is allowed, and never reaches stdout.
-    let (report, text, code) = run(
+    let Run {
+        json: report,
+        stdout: text,
+        code,
+        ..
+    } = run(
         &[
             "check",
             "examples/estate-violations.toml",
@@ -141,7 +126,12 @@ fn check_dir(files: &[(&str, Vec<u8>)], extra: &[&str]) -> (tempfile::TempDir, V
     let path = dir.path().to_str().unwrap().to_string();
     let mut args = vec!["check", path.as_str(), "--format", "json"];
     args.extend_from_slice(extra);
-    let (report, text, code) = run(&args, Duration::from_secs(120));
+    let Run {
+        json: report,
+        stdout: text,
+        code,
+        ..
+    } = run(&args, Duration::from_secs(120));
     assert!(report.is_object(), "not JSON: {text}");
     (dir, report, code)
 }
@@ -237,7 +227,9 @@ fn size_cap_links_and_missing_paths_are_located_failures() {
         .unwrap();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     let path = dir.path().to_str().unwrap();
-    let (report, _, code) = run(
+    let Run {
+        json: report, code, ..
+    } = run(
         &[
             "check",
             path,

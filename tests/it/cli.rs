@@ -2,7 +2,6 @@
 //! exit code, and text stdout and stderr must (or must not) contain.
 
 use serde::Deserialize;
-use std::process::Command;
 
 #[derive(Deserialize)]
 struct Cases {
@@ -31,25 +30,17 @@ fn cli_cases() {
     assert!(cases.case.len() >= 10, "the case file lost its cases");
     let mut problems = Vec::new();
     for c in &cases.case {
-        let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
-            .args(&c.args)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let args: Vec<&str> = c.args.iter().map(String::as_str).collect();
+        let out = crate::support::run(&args);
+        let (stdout, stderr) = (&out.stdout, &out.stderr);
         let mut fail = |what: String| {
             problems.push(format!(
                 "[{}] {what}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
                 c.name
             ))
         };
-        if out.status.code() != Some(c.status) {
-            fail(format!(
-                "exit code {:?}, expected {}",
-                out.status.code(),
-                c.status
-            ));
+        if out.code != c.status {
+            fail(format!("exit code {}, expected {}", out.code, c.status));
         }
         for s in &c.stdout {
             if !stdout.contains(s.as_str()) {
@@ -67,7 +58,7 @@ fn cli_cases() {
             }
         }
         if c.stdout_is_json {
-            if let Err(e) = serde_json::from_str::<serde_json::Value>(&stdout) {
+            if let Err(e) = serde_json::from_str::<serde_json::Value>(stdout) {
                 fail(format!("stdout is not JSON: {e}"));
             }
         }

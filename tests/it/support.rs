@@ -1,0 +1,67 @@
+//! Running the `preflight` binary from tests: one helper that returns everything a test
+//! may assert on, and kills a run that outlives its limit.
+
+use serde_json::Value;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What one run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+    /// stdout parsed as JSON, or `Null` when it is not JSON.
+    pub json: Value,
+}
+
+/// No test run may take longer than this, whatever it does.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs the binary with `args` and `NO_COLOR=1`.
+pub fn run(args: &[&str]) -> Run {
+    run_with(args, &[], LIMIT)
+}
+
+/// Runs the binary with extra environment variables; a run that outlives `limit` is
+/// killed and fails the test.
+pub fn run_with(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).unwrap();
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = reader(Box::new(child.stdout.take().unwrap()));
+    let stderr = reader(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("{args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stdout = stdout.join().unwrap();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    Run {
+        stdout,
+        stderr: stderr.join().unwrap(),
+        code: status.code().unwrap_or(-1),
+        json,
+    }
+}
