@@ -31,6 +31,13 @@ pub struct LevelEntry {
     pub span: std::ops::Range<usize>,
 }
 
+/// The `[rules]` table: levels per rule id or pack, and the file they were written in.
+#[derive(Debug, Clone, Default)]
+pub struct Levels {
+    pub source: Option<Arc<Source>>,
+    pub entries: Vec<LevelEntry>,
+}
+
 /// The settings a config file can make.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -38,7 +45,7 @@ pub struct Config {
     pub rule_dirs: Vec<PathBuf>,
     pub builtin: Option<bool>,
     pub fail_on: Option<Severity>,
-    pub levels: Vec<LevelEntry>,
+    pub levels: Levels,
     pub timeout: Option<Duration>,
     pub max_operations: Option<u64>,
     pub max_call_levels: Option<usize>,
@@ -49,36 +56,21 @@ pub struct Config {
     pub max_file_size: Option<u64>,
 }
 
-impl Config {
+impl Levels {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// The level for `rule`: an exact id wins over a `pack/*` pattern.
     pub fn level_of(&self, rule: &str) -> Option<Level> {
-        let exact = self.levels.iter().find(|e| e.pattern == rule);
-        let pack = self.levels.iter().find(|e| {
+        let exact = self.entries.iter().find(|e| e.pattern == rule);
+        let pack = self.entries.iter().find(|e| {
             e.pattern
                 .strip_suffix("/*")
                 .is_some_and(|p| rule.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
         });
-        let all = self.levels.iter().find(|e| e.pattern == "*");
+        let all = self.entries.iter().find(|e| e.pattern == "*");
         exact.or(pack).or(all).map(|e| e.level)
-    }
-
-    /// Applies the config's limits over `limits`.
-    pub fn limits(&self, mut limits: Limits) -> Limits {
-        if let Some(t) = self.timeout {
-            limits.timeout = t;
-        }
-        macro_rules! set {
-            ($($f:ident),*) => { $(if let Some(v) = self.$f { limits.$f = v; })* };
-        }
-        set!(
-            max_operations,
-            max_call_levels,
-            max_expr_depth,
-            max_string_size,
-            max_array_size,
-            max_map_size
-        );
-        limits
     }
 
     /// Failures for `[rules]` entries naming no loaded rule or pack.
@@ -87,7 +79,7 @@ impl Config {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for e in &self.levels {
+        for e in &self.entries {
             let known = e.pattern == "*"
                 || ids.contains(&e.pattern.as_str())
                 || e.pattern
@@ -109,6 +101,27 @@ impl Config {
             }
         }
         out
+    }
+}
+
+impl Config {
+    /// Applies the config's limits over `limits`.
+    pub fn limits(&self, mut limits: Limits) -> Limits {
+        if let Some(t) = self.timeout {
+            limits.timeout = t;
+        }
+        macro_rules! set {
+            ($($f:ident),*) => { $(if let Some(v) = self.$f { limits.$f = v; })* };
+        }
+        set!(
+            max_operations,
+            max_call_levels,
+            max_expr_depth,
+            max_string_size,
+            max_array_size,
+            max_map_size
+        );
+        limits
     }
 }
 
@@ -189,6 +202,10 @@ impl Reader<'_> {
     fn read(mut self, base: &Path) -> (Config, Vec<Failure>) {
         let mut config = Config {
             source: Some(self.source.clone()),
+            levels: Levels {
+                source: Some(self.source.clone()),
+                entries: Vec::new(),
+            },
             ..Config::default()
         };
         const TOP: [&str; 5] = ["rule_dirs", "builtin", "fail_on", "rules", "limits"];
@@ -233,7 +250,7 @@ impl Reader<'_> {
                                 continue;
                             }
                         };
-                        config.levels.push(LevelEntry {
+                        config.levels.entries.push(LevelEntry {
                             pattern: rule,
                             level,
                             span: self.doc.node(level_id).key_span(),
@@ -308,9 +325,9 @@ mod tests {
     fn reads_levels_and_limits() {
         let c = parse("fail_on = \"warning\"\n[rules]\n\"p/*\" = \"warn\"\n\"p/x\" = \"allow\"\n[limits]\ntimeout = 2.5\n").unwrap();
         assert_eq!(c.fail_on, Some(Severity::Warning));
-        assert_eq!(c.level_of("p/x"), Some(Level::Allow));
-        assert_eq!(c.level_of("p/y"), Some(Level::Warn));
-        assert_eq!(c.level_of("q/y"), None);
+        assert_eq!(c.levels.level_of("p/x"), Some(Level::Allow));
+        assert_eq!(c.levels.level_of("p/y"), Some(Level::Warn));
+        assert_eq!(c.levels.level_of("q/y"), None);
         assert_eq!(
             c.limits(Limits::default()).timeout,
             Duration::from_millis(2500)

@@ -4,11 +4,11 @@
 //! spaces) expects a finding of that rule whose primary label starts on that line.
 //! A fixture passes when every expectation is met and every finding was expected.
 
-use crate::check::{self, RuleSet};
 use crate::engine::run::evaluate;
 use crate::engine::Limits;
 use crate::estate::Source;
 use crate::files;
+use crate::pipeline::{self, RuleSet};
 use crate::report::{Failure, Finding, Severity};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -127,14 +127,14 @@ pub fn judge(source: &Arc<Source>, mut findings: Vec<Finding>) -> Outcome {
 /// every `*.toml` fixture under `dir` (under `rules/` of the current directory when
 /// `None`).
 pub fn run(dir: Option<&Path>, jobs: Option<usize>, limits: &Limits) -> TestRun {
-    check::pool(jobs).install(|| {
+    pipeline::pool(jobs).install(|| {
         let (set, fixture_root): (RuleSet, PathBuf) = match dir {
             Some(d) => (
-                check::load_rules(false, &[d.to_path_buf()], limits, false),
+                pipeline::load_rules(false, &[d.to_path_buf()], limits, false),
                 d.to_path_buf(),
             ),
             None => (
-                check::load_rules(true, &[], limits, false),
+                pipeline::load_rules(true, &[], limits, false),
                 PathBuf::from("rules"),
             ),
         };
@@ -143,7 +143,10 @@ pub fn run(dir: Option<&Path>, jobs: Option<usize>, limits: &Limits) -> TestRun 
         if fixture_root.is_dir() {
             files::walk(&fixture_root, "toml", &mut paths, &mut failures);
         }
-        let (estates, load_failures) = check::load_estates(&paths, files::DEFAULT_MAX_FILE_SIZE);
+        let inputs: Vec<pipeline::Input> =
+            paths.iter().cloned().map(pipeline::Input::Path).collect();
+        let (estates, load_failures) =
+            pipeline::load_estates(&inputs, files::DEFAULT_MAX_FILE_SIZE);
         failures.extend(load_failures);
         let (findings, run_failures) = evaluate(&set.engine, limits, &estates, &set.rules);
         failures.extend(run_failures);
@@ -182,7 +185,6 @@ pub fn missing_as_finding(source: &Arc<Source>, e: &Expectation) -> Finding {
         span: e.span.clone(),
         labels: Vec::new(),
         call_site: None,
-        waived: false,
         waiver: None,
         status: None,
     }

@@ -3,13 +3,14 @@
 //!
 //! - [`estate`] owns parsing and the node arena rules read;
 //! - [`engine`] owns rules: loading, the sandbox, the host API, evaluation;
-//! - [`report`] owns findings, failures, their order and every output format;
-//! - [`check`] ties one run together; [`fixture`] is `preflight test`;
-//! - [`config`] reads `preflight.toml`; [`gate`] owns waivers, baselines and diffs;
+//! - [`report`] is the findings model: findings, failures, order, fingerprints;
+//! - [`output`] renders a report in every format;
+//! - [`config`] reads `preflight.toml`; [`settings`] resolves flags over it, once;
+//! - [`gate`] owns rule levels, waivers and baselines;
+//! - [`pipeline`] runs one check or diff end to end; [`fixture`] is `preflight test`;
 //! - [`cli`] is the command line; [`files`] finds and reads inputs; [`suggest`] offers
 //!   "did you mean" names.
 
-pub mod check;
 pub mod cli;
 pub mod config;
 pub mod engine;
@@ -17,5 +18,8 @@ pub mod estate;
 pub mod files;
 pub mod fixture;
 pub mod gate;
+pub mod output;
+pub mod pipeline;
 pub mod report;
+pub mod settings;
 pub mod suggest;

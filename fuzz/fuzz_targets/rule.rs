@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use preflight::check::{self, Input, Options};
+use preflight::pipeline::{self, Input};
+use preflight::settings::Settings;
 use preflight::engine::Limits;
 use preflight::estate::Source;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     std::fs::create_dir_all(&pack).unwrap();
     let text = format!("//! severity: error\n//! title: fuzz\n{script}");
     std::fs::write(pack.join("rule.rhai"), text).unwrap();
-    let opts = Options {
+    let opts = Settings {
         rule_dirs: vec![pack],
         builtin: false,
         jobs: Some(1),
@@ -30,10 +31,10 @@ fuzz_target!(|data: &[u8]| {
             max_operations: 200_000,
             ..Limits::default()
         },
-        ..Options::default()
+        ..Settings::default()
     };
     let source = Arc::new(Source::new("fuzz.toml", estate.to_string()));
-    let report = check::run_inputs(&opts, vec![Input::Text(source)], Vec::new());
+    let report = pipeline::check_inputs(&opts, vec![Input::Text(source)], Vec::new());
     for f in &report.findings {
         assert!(f.span.end <= f.source.text().len());
     }

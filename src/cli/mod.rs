@@ -1,10 +1,10 @@
-//! Command-line interface: subcommands and flags (here), what `check` and `diff` do
-//! (`run`), and the rule-author commands `test`, `rules`, `explain` (`pack`).
+//! Command-line interface: subcommands and flags (here), the `check` and `diff`
+//! commands (`check`), and the rule-author commands `test`, `rules`, `explain` (`pack`).
 
+mod check;
 mod pack;
-mod run;
 
-use crate::report::human;
+use crate::output::{Format, Style};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -15,7 +15,7 @@ Exit codes:
   0  no finding at or above the failing severity (error)
   1  at least one such finding (for `test`: a fixture failed)
   2  a failure: unreadable or invalid estate, a rule that does not compile or
-     errors or exceeds a limit, a bad flag, an unknown rule id";
+     errors or exceeds a limit, a bad flag, a bad preflight.toml, an unknown rule id";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -173,23 +173,13 @@ pub struct ExplainArgs {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Human,
-    Json,
-    Sarif,
-    Junit,
-    Github,
-    Markdown,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
-pub(crate) fn style(choice: ColorChoice) -> human::Style {
+pub(crate) fn style(choice: ColorChoice) -> Style {
     let terminal = std::io::stdout().is_terminal();
     let color = match choice {
         ColorChoice::Always => true,
@@ -204,7 +194,7 @@ pub(crate) fn style(choice: ColorChoice) -> human::Style {
     } else {
         100
     };
-    human::Style { color, width }
+    Style { color, width }
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth reporting.
@@ -224,8 +214,8 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
         }
     };
     match cli.command {
-        Command::Check(a) => run::check(a),
-        Command::Diff(a) => run::diff(a),
+        Command::Check(a) => check::check(a),
+        Command::Diff(a) => check::diff(a),
         Command::Test(a) => pack::test(a),
         Command::Rules(a) => pack::rules(a),
         Command::Explain(a) => pack::explain(a),

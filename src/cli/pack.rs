@@ -1,10 +1,10 @@
 //! Commands for rule authors: `test` (fixtures), `rules` (the list), `explain` (docs).
 
 use super::{emit, style, ColorChoice, ExplainArgs, ListFormat, RuleArgs, RulesArgs, TestArgs};
-use crate::check;
 use crate::engine::Limits;
 use crate::fixture;
-use crate::report::human;
+use crate::output::human;
+use crate::pipeline;
 
 pub(super) fn test(a: TestArgs) -> u8 {
     let style = style(a.output.color);
@@ -48,11 +48,11 @@ pub(super) fn test(a: TestArgs) -> u8 {
     run.exit_code()
 }
 
-fn load(args: &RuleArgs) -> check::RuleSet {
-    check::load_rules(!args.no_builtin, &args.dirs, &Limits::default(), false)
+fn load(args: &RuleArgs) -> pipeline::RuleSet {
+    pipeline::load_rules(!args.no_builtin, &args.dirs, &Limits::default(), false)
 }
 
-fn report_failures(set: &check::RuleSet) -> bool {
+fn report_failures(set: &pipeline::RuleSet) -> bool {
     let mut out = String::new();
     for f in &set.failures {
         human::render_failure(&mut out, f, style(ColorChoice::Auto));

@@ -139,7 +139,6 @@ fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding) -> Finding {
         span,
         labels,
         call_site: call_site(rule, raw.call_site),
-        waived: false,
         waiver: None,
         status: None,
     }

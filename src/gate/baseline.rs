@@ -1,29 +1,10 @@
-//! Semantic fingerprints and baseline files.
-//!
-//! A fingerprint hashes the rule id, the name-based path and the message: never a
-//! line or offset, so reordering or reformatting an estate keeps findings matched.
+//! Baseline files: findings recorded by fingerprint, and comparing a run with them.
 
-use crate::report::{Finding, Fixed, Report, Status};
+use crate::report::{fingerprint, Comparison, Finding, Fixed, Report, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
-
-/// FNV-1a 64: stable across platforms, releases and runs.
-fn fnv1a(parts: &[&str]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for b in part.bytes().chain(std::iter::once(0)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
-
-pub fn fingerprint(f: &Finding) -> String {
-    format!("{:016x}", fnv1a(&[&f.rule, &f.path, &f.message]))
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BaselineFile {
@@ -139,6 +120,5 @@ pub fn compare(report: &mut Report, base: Vec<Entry>) {
     fixed.sort_by(|a, b| {
         (&a.file, &a.path, &a.rule, &a.message).cmp(&(&b.file, &b.path, &b.rule, &b.message))
     });
-    report.fixed = fixed;
-    report.compared = true;
+    report.comparison = Some(Comparison { fixed });
 }

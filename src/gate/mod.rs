@@ -5,15 +5,15 @@ pub mod baseline;
 pub mod date;
 pub mod waivers;
 
-use crate::config::{Config, Level};
+use crate::config::{Level, Levels};
 use crate::report::{Finding, Severity};
 
 /// Drops findings of `allow`ed rules and re-levels `warn`/`deny` ones.
-pub fn apply_levels(findings: &mut Vec<Finding>, config: &Config) {
-    if config.levels.is_empty() {
+pub fn apply_levels(findings: &mut Vec<Finding>, levels: &Levels) {
+    if levels.is_empty() {
         return;
     }
-    findings.retain_mut(|f| match config.level_of(&f.rule) {
+    findings.retain_mut(|f| match levels.level_of(&f.rule) {
         Some(Level::Allow) => false,
         Some(Level::Warn) => {
             f.severity = Severity::Warning;

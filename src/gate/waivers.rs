@@ -10,9 +10,9 @@ use crate::estate::doc::{path_covers, Value};
 use crate::estate::{Doc, NodeId, ROOT};
 use crate::report::{Finding, Severity};
 
-pub const EXPIRED: &str = "preflight/waiver-expired";
-pub const UNUSED: &str = "preflight/waiver-unused";
-pub const INVALID: &str = "preflight/waiver-invalid";
+use crate::report::own::{
+    WAIVER_EXPIRED as EXPIRED, WAIVER_INVALID as INVALID, WAIVER_UNUSED as UNUSED,
+};
 
 struct Waiver {
     node: NodeId,
@@ -31,21 +31,10 @@ fn finding(
     help: &str,
 ) -> Finding {
     let (child, span) = doc.label_span(node, key);
-    Finding {
-        rule: rule.into(),
-        severity,
-        message,
-        help: Some(help.into()),
-        file_index: index,
-        source: doc.source.clone(),
-        path: child.map_or_else(|| doc.path(node), |c| doc.path(c)),
-        span,
-        labels: Vec::new(),
-        call_site: None,
-        waived: false,
-        waiver: None,
-        status: None,
-    }
+    let path = child.map_or_else(|| doc.path(node), |c| doc.path(c));
+    let mut f = Finding::new(rule, severity, message, &doc.source, index, (path, span));
+    f.help = Some(help.into());
+    f
 }
 
 fn date_of(doc: &Doc, id: NodeId) -> Option<Date> {
@@ -130,8 +119,9 @@ pub fn apply(doc: &Doc, index: usize, findings: &mut [Finding], today: Date) -> 
             .iter()
             .position(|w| w.rule == f.rule && path_covers(&w.at, &f.path))
         {
-            f.waived = true;
-            f.waiver = Some(valid[i].reason.clone());
+            f.waiver = Some(crate::report::Waiver {
+                reason: valid[i].reason.clone(),
+            });
             used[i] = true;
         }
     }

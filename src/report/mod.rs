@@ -1,11 +1,11 @@
-//! Findings and failures, their order, counts and exit code, and every output format.
+//! The findings model every layer shares: findings, failures, the report of a run,
+//! their one canonical order, counts, exit code and fingerprints. Renderers live in
+//! `output`; nothing here knows a format.
 
-pub mod github;
-pub mod human;
-pub mod json;
-pub mod junit;
-pub mod markdown;
-pub mod sarif;
+mod fingerprint;
+pub mod own;
+
+pub use fingerprint::fingerprint;
 
 use crate::estate::Source;
 use serde::Serialize;
@@ -65,14 +65,49 @@ pub struct Finding {
     pub labels: Vec<Label>,
     /// The `fail(...)` call in the rule file.
     pub call_site: Option<(Arc<Source>, Range<usize>)>,
-    pub waived: bool,
-    /// The reason of the waiver that covers this finding.
-    pub waiver: Option<String>,
+    /// The waiver that covers this finding, if any.
+    pub waiver: Option<Waiver>,
     /// Against a baseline or a base estate: new or already there.
     pub status: Option<Status>,
 }
 
+/// The waiver covering a finding, as the finding carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiver {
+    pub reason: String,
+}
+
 impl Finding {
+    /// A finding of `rule` on `span` of `source` (path `path`), not yet leveled,
+    /// waived or compared.
+    pub fn new(
+        rule: impl Into<String>,
+        severity: Severity,
+        message: impl Into<String>,
+        source: &Arc<Source>,
+        file_index: usize,
+        (path, span): (String, Range<usize>),
+    ) -> Self {
+        Finding {
+            rule: rule.into(),
+            severity,
+            message: message.into(),
+            help: None,
+            file_index,
+            source: source.clone(),
+            path,
+            span,
+            labels: Vec::new(),
+            call_site: None,
+            waiver: None,
+            status: None,
+        }
+    }
+
+    pub fn waived(&self) -> bool {
+        self.waiver.is_some()
+    }
+
     /// `file:line:column` of the primary label, for one-line listings.
     pub fn location(&self) -> String {
         let at = self.source.line_col(self.span.start);
@@ -183,14 +218,19 @@ pub struct Report {
     pub rules: usize,
     pub findings: Vec<Finding>,
     pub failures: Vec<Failure>,
-    /// Filled by `diff` and `--baseline`: what the base had and this run has not.
-    pub fixed: Vec<Fixed>,
-    /// Whether findings carry a new/existing status (diff or baseline runs).
-    pub compared: bool,
+    /// Set by `diff` and `--baseline`: findings then carry a new/existing status.
+    pub comparison: Option<Comparison>,
     /// The lowest severity that fails the run.
     pub fail_at: Severity,
     /// Documentation of the rules that ran, for formats that describe them.
     pub rule_docs: Vec<RuleDoc>,
+}
+
+/// What comparing with a base or baseline found beyond each finding's status.
+#[derive(Debug, Default, Clone)]
+pub struct Comparison {
+    /// What the base had and this run has not.
+    pub fixed: Vec<Fixed>,
 }
 
 /// What output formats say about a rule.
@@ -251,7 +291,7 @@ impl Report {
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for f in &self.findings {
-            if f.waived {
+            if f.waived() {
                 c.waived += 1;
                 continue;
             }
@@ -272,7 +312,12 @@ impl Report {
 
     /// Whether this finding makes the run fail.
     pub fn fails(&self, f: &Finding) -> bool {
-        !f.waived && f.severity >= self.fail_at && f.status != Some(Status::Existing)
+        !f.waived() && f.severity >= self.fail_at && f.status != Some(Status::Existing)
+    }
+
+    /// What HEAD fixed; empty when nothing was compared.
+    pub fn fixed(&self) -> &[Fixed] {
+        self.comparison.as_ref().map_or(&[], |c| c.fixed.as_slice())
     }
 
     /// 2 on any failure, 1 on a failing finding, else 0.

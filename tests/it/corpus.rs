@@ -2,8 +2,9 @@
 //! files listed for TOML 1.0.0): invalid files fail with a located diagnostic, valid files
 //! never fail, and nothing panics, with the whole built-in pack running on each.
 
-use preflight::check::{self, Options};
+use preflight::pipeline;
 use preflight::report::FailureKind;
+use preflight::settings::Settings;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -40,10 +41,13 @@ fn corpus_invalid_files_fail_located_and_valid_files_never_fail() {
     assert!(files.len() > 600, "corpus list shrank: {}", files.len());
     let paths: Vec<PathBuf> = files.iter().map(|f| root.path().join(f)).collect();
     // One run over the whole corpus: every file is checked by every rule.
-    let report = check::run(&Options {
-        paths: paths.clone(),
-        ..Options::default()
-    });
+    let report = pipeline::check(
+        &Settings {
+            paths: paths.clone(),
+            ..Settings::default()
+        },
+        Vec::new(),
+    );
     let mut problems = Vec::new();
     for (file, path) in files.iter().zip(&paths) {
         let shown = preflight::files::display(path);

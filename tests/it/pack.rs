@@ -1,9 +1,9 @@
 //! The built-in pack against its fixtures, and tests about the pack itself: every rule
 //! documented, fired by a fixture and silent in another; every requirement covered.
 
-use preflight::check;
 use preflight::engine::Limits;
 use preflight::fixture::{self, expectations};
+use preflight::pipeline;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -37,21 +37,21 @@ fn builtin_fixtures_pass() {
 
 #[test]
 fn the_embedded_pack_is_the_rules_folder() {
-    let embedded = check::load_rules(true, &[], &Limits::default(), false);
-    let on_disk = check::load_rules(
+    let embedded = pipeline::load_rules(true, &[], &Limits::default(), false);
+    let on_disk = pipeline::load_rules(
         false,
         &["rules/officescan".into()],
         &Limits::default(),
         false,
     );
     assert!(embedded.failures.is_empty(), "{:#?}", embedded.failures);
-    let ids = |s: &check::RuleSet| s.rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    let ids = |s: &pipeline::RuleSet| s.rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&embedded), ids(&on_disk));
 }
 
 #[test]
 fn every_rule_is_documented_fired_and_silent_somewhere() {
-    let set = check::load_rules(true, &[], &Limits::default(), false);
+    let set = pipeline::load_rules(true, &[], &Limits::default(), false);
     let run = fixture::run(
         Some(Path::new("rules/officescan")),
         None,
@@ -90,10 +90,13 @@ fn every_rule_is_documented_fired_and_silent_somewhere() {
 #[test]
 fn rule_messages_follow_the_style() {
     // Messages start lower-case and have no trailing period: checked on real output.
-    let report = check::run(&check::Options {
-        paths: vec!["rules/officescan/tests".into(), "examples".into()],
-        ..Default::default()
-    });
+    let report = pipeline::check(
+        &preflight::settings::Settings {
+            paths: vec!["rules/officescan/tests".into(), "examples".into()],
+            ..Default::default()
+        },
+        Vec::new(),
+    );
     for f in &report.findings {
         let first = f.message.chars().next().unwrap();
         assert!(!first.is_uppercase(), "{}: {:?}", f.rule, f.message);
@@ -104,7 +107,7 @@ fn rule_messages_follow_the_style() {
 /// The requirements table in `docs/requirements.md`: R-id → rules → fixtures that fire
 /// them. Regenerate with `UPDATE_DOCS=1 cargo test --test it pack::`.
 fn requirements_table() -> String {
-    let set = check::load_rules(true, &[], &Limits::default(), false);
+    let set = pipeline::load_rules(true, &[], &Limits::default(), false);
     let run = fixture::run(
         Some(Path::new("rules/officescan")),
         None,

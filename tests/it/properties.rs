@@ -1,9 +1,10 @@
 //! Property tests: generated estates never make preflight panic, and the report is
 //! byte-identical whatever the thread count and however often it runs.
 
-use preflight::check::{self, Input, Options};
 use preflight::estate::{parse, Source};
-use preflight::report::json;
+use preflight::output::json;
+use preflight::pipeline::{self, Input};
+use preflight::settings::Settings;
 use proptest::prelude::*;
 use std::sync::Arc;
 
@@ -104,13 +105,13 @@ fn estate() -> impl Strategy<Value = String> {
 }
 
 fn report(text: &str, jobs: usize) -> String {
-    let opts = Options {
+    let opts = Settings {
         jobs: Some(jobs),
         today: preflight::gate::date::Date::parse("2026-11-24").unwrap(),
-        ..Options::default()
+        ..Settings::default()
     };
     let source = Arc::new(Source::new("generated.toml", text.to_string()));
-    json::render(&check::run_inputs(
+    json::render(&pipeline::check_inputs(
         &opts,
         vec![Input::Text(source)],
         Vec::new(),

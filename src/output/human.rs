@@ -1,16 +1,10 @@
 //! Human output: one miette diagnostic per finding and failure, then a summary line.
 
-use super::{Failure, Finding, Report, Severity, Status};
+use super::Style;
 use crate::estate::Source;
+use crate::report::{Failure, Finding, Report, Severity, Status};
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 use std::fmt;
-
-/// How to draw: colour on or off, and the line width.
-#[derive(Debug, Clone, Copy)]
-pub struct Style {
-    pub color: bool,
-    pub width: usize,
-}
 
 struct FindingDiag<'a> {
     f: &'a Finding,
@@ -32,7 +26,7 @@ impl fmt::Debug for FindingDiag<'_> {
 }
 impl fmt::Display for FindingDiag<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.f.waived {
+        if self.f.waived() {
             write!(f, "{} (waived)", self.f.message)
         } else {
             f.write_str(&self.f.message)
@@ -47,7 +41,7 @@ impl Diagnostic for FindingDiag<'_> {
     }
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.f.severity {
-            Severity::Error if !self.f.waived => miette::Severity::Error,
+            Severity::Error if !self.f.waived() => miette::Severity::Error,
             Severity::Error | Severity::Warning => miette::Severity::Warning,
             Severity::Note => miette::Severity::Advice,
         })
@@ -193,8 +187,8 @@ pub fn summary(report: &Report) -> String {
     if c.waived > 0 {
         line.push_str(&format!(", {} waived", c.waived));
     }
-    if report.compared {
-        line.push_str(&format!(", {} new, {} fixed", c.new, report.fixed.len()));
+    if report.comparison.is_some() {
+        line.push_str(&format!(", {} new, {} fixed", c.new, report.fixed().len()));
     }
     if !report.failures.is_empty() {
         line.push_str(&format!(", {}", plural(report.failures.len(), "failure")));
@@ -210,7 +204,7 @@ pub fn render(report: &Report, style: Style) -> String {
     for f in &report.failures {
         render_failure(&mut out, f, style);
     }
-    if report.compared {
+    if report.comparison.is_some() {
         let (new, old): (Vec<&Finding>, Vec<&Finding>) = report
             .findings
             .iter()
@@ -232,8 +226,8 @@ pub fn render(report: &Report, style: Style) -> String {
             }
             out.push('\n');
         }
-        out.push_str(&format!("fixed: {}\n", report.fixed.len()));
-        for f in &report.fixed {
+        out.push_str(&format!("fixed: {}\n", report.fixed().len()));
+        for f in report.fixed() {
             out.push_str(&format!(
                 "  {} [{}] {}: {}\n",
                 f.severity.as_str(),

@@ -1,6 +1,6 @@
 //! `--format github`: workflow commands that annotate the pull request's files.
 
-use super::{Report, Severity};
+use crate::report::{Report, Severity};
 
 /// Escapes a command's message.
 fn data(s: &str) -> String {
@@ -29,7 +29,7 @@ pub fn render(report: &Report) -> String {
         ));
     }
     for f in &report.findings {
-        let command = if f.waived {
+        let command = if f.waived() {
             "notice"
         } else {
             match f.severity {
@@ -44,10 +44,13 @@ pub fn render(report: &Report) -> String {
         if let Some(h) = &f.help {
             message.push_str(&format!("\nhelp: {h}"));
         }
-        if f.waived {
+        if f.waived() {
             message.push_str(&format!(
                 "\nwaived: {}",
-                f.waiver.clone().unwrap_or_default()
+                f.waiver
+                    .as_ref()
+                    .map(|w| w.reason.clone())
+                    .unwrap_or_default()
             ));
         }
         out.push_str(&format!(

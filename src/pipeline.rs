@@ -1,13 +1,15 @@
-//! One `check` run end to end: expand paths, load rules and estates in parallel,
-//! evaluate every pair, and return a sorted report.
+//! One run end to end, as a sequence of steps: expand paths, load rules and estates in
+//! parallel, evaluate every pair, apply levels and waivers, compare with a baseline or
+//! base, record a baseline, and return a sorted report. Every step's failures land in
+//! the report.
 
-use crate::config::Config;
 use crate::engine::run::{evaluate_with_progress, Estate};
 use crate::engine::{rule, sandbox, Limits, Rule};
 use crate::estate::{self, Source};
 use crate::files;
-use crate::gate::{self, baseline, date::Date, waivers};
-use crate::report::{Failure, FailureKind, Finding, Report, RuleDoc, Severity};
+use crate::gate::{self, baseline, waivers};
+use crate::report::{Failure, FailureKind, Finding, Report, RuleDoc};
+use crate::settings::Settings;
 use rayon::prelude::*;
 use rhai::Engine;
 use std::collections::HashMap;
@@ -16,53 +18,12 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// What to check and how.
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub paths: Vec<PathBuf>,
-    pub rule_dirs: Vec<PathBuf>,
-    pub builtin: bool,
-    pub jobs: Option<usize>,
-    pub limits: Limits,
-    pub max_file_size: u64,
-    pub verbose: bool,
-    /// Levels from `preflight.toml` (and where they were written).
-    pub config: Config,
-    /// The lowest severity that fails the run.
-    pub fail_at: Severity,
-    /// The date waivers expire against.
-    pub today: Date,
-    /// Findings recorded earlier: matching ones are existing, not failing.
-    pub baseline: Option<Vec<baseline::Entry>>,
-    /// Show a progress bar on stderr for long runs.
-    pub progress: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            paths: Vec::new(),
-            rule_dirs: Vec::new(),
-            builtin: true,
-            jobs: None,
-            limits: Limits::default(),
-            max_file_size: files::DEFAULT_MAX_FILE_SIZE,
-            verbose: false,
-            config: Config::default(),
-            fail_at: Severity::Error,
-            today: Date::today(),
-            baseline: None,
-            progress: false,
-        }
-    }
-}
-
 /// Runs with more estates than this, or more bytes, get a progress bar.
 const PROGRESS_FILES: usize = 50;
 const PROGRESS_BYTES: usize = 16 << 20;
 
 fn progress_bar(
-    opts: &Options,
+    opts: &Settings,
     estates: &[Estate],
     rules: usize,
 ) -> Option<indicatif::ProgressBar> {
@@ -172,12 +133,15 @@ pub fn expand(paths: &[PathBuf], failures: &mut Vec<Failure>) -> Vec<PathBuf> {
     out
 }
 
-/// Reads and parses estates in parallel; each broken one yields its failures.
-pub fn load_estates(paths: &[PathBuf], max_file_size: u64) -> (Vec<Estate>, Vec<Failure>) {
-    let loaded: Vec<Result<Estate, Vec<Failure>>> = paths
+/// Reads and parses inputs in parallel; each broken one yields its failures.
+pub fn load_estates(inputs: &[Input], max_file_size: u64) -> (Vec<Estate>, Vec<Failure>) {
+    let loaded: Vec<Result<Estate, Vec<Failure>>> = inputs
         .par_iter()
         .enumerate()
-        .map(|(index, path)| load_one(index, path, max_file_size))
+        .map(|(index, input)| match input {
+            Input::Path(p) => load_one(index, p, max_file_size),
+            Input::Text(source) => parse_source(index, source.clone()),
+        })
         .collect();
     let mut estates = Vec::new();
     let mut failures = Vec::new();
@@ -209,51 +173,65 @@ pub fn parse_source(index: usize, source: Arc<Source>) -> Result<Estate, Vec<Fai
     }
 }
 
-/// Runs a whole check.
-pub fn run(opts: &Options) -> Report {
-    let mut failures = Vec::new();
-    let inputs = expand(&opts.paths, &mut failures)
+/// Checks `settings.paths`, with the baseline steps when settings name them;
+/// `failures` are what went wrong before the run (resolving settings).
+pub fn check(settings: &Settings, mut failures: Vec<Failure>) -> Report {
+    let inputs = expand(&settings.paths, &mut failures)
         .into_iter()
         .map(Input::Path)
         .collect();
-    run_inputs(opts, inputs, failures)
+    let baseline = settings.baseline.as_ref().and_then(|path| {
+        baseline::read(path)
+            .map_err(|e| {
+                failures.push(Failure::unlocated(FailureKind::Io, files::display(path), e))
+            })
+            .ok()
+    });
+    let mut report = check_inputs(settings, inputs, failures);
+    if let Some(base) = baseline {
+        baseline::compare(&mut report, base);
+        report.sort();
+    }
+    if let Some(path) = &settings.write_baseline {
+        if let Err(e) = baseline::write(path, &report) {
+            report.failures.push(Failure::unlocated(
+                FailureKind::Io,
+                files::display(path),
+                format!("cannot write baseline: {e}"),
+            ));
+            report.sort();
+        }
+    }
+    report
 }
 
-/// Checks `inputs` in one run: rules, evaluation, levels, waivers, baseline, order.
-pub fn run_inputs(opts: &Options, inputs: Vec<Input>, mut failures: Vec<Failure>) -> Report {
-    pool(opts.jobs).install(|| {
-        let set = load_rules(opts.builtin, &opts.rule_dirs, &opts.limits, opts.verbose);
+/// Checks `inputs` in one run: rules, evaluation, levels, waivers, order.
+pub fn check_inputs(settings: &Settings, inputs: Vec<Input>, mut failures: Vec<Failure>) -> Report {
+    pool(settings.jobs).install(|| {
+        let set = load_rules(
+            settings.builtin,
+            &settings.rule_dirs,
+            &settings.limits,
+            settings.verbose,
+        );
         failures.extend(set.failures);
         let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
-        failures.extend(opts.config.check_rule_ids(&ids));
-        let loaded: Vec<Result<Estate, Vec<Failure>>> = inputs
-            .par_iter()
-            .enumerate()
-            .map(|(index, input)| match input {
-                Input::Path(p) => load_one(index, p, opts.max_file_size),
-                Input::Text(source) => parse_source(index, source.clone()),
-            })
-            .collect();
-        let mut estates = Vec::new();
-        for l in loaded {
-            match l {
-                Ok(e) => estates.push(e),
-                Err(f) => failures.extend(f),
-            }
-        }
-        let bar = progress_bar(opts, &estates, set.rules.len());
+        failures.extend(settings.levels.check_rule_ids(&ids));
+        let (estates, load_failures) = load_estates(&inputs, settings.max_file_size);
+        failures.extend(load_failures);
+        let bar = progress_bar(settings, &estates, set.rules.len());
         let tick = || {
             if let Some(b) = &bar {
                 b.inc(1);
             }
         };
         let (mut findings, run_failures) =
-            evaluate_with_progress(&set.engine, &opts.limits, &estates, &set.rules, &tick);
+            evaluate_with_progress(&set.engine, &settings.limits, &estates, &set.rules, &tick);
         if let Some(b) = bar {
             b.finish_and_clear();
         }
         failures.extend(run_failures);
-        gate::apply_levels(&mut findings, &opts.config);
+        gate::apply_levels(&mut findings, &settings.levels);
         let mut by_file: HashMap<usize, Vec<Finding>> = HashMap::new();
         for f in findings {
             by_file.entry(f.file_index).or_default().push(f);
@@ -261,7 +239,7 @@ pub fn run_inputs(opts: &Options, inputs: Vec<Input>, mut failures: Vec<Failure>
         let mut findings = Vec::new();
         for e in &estates {
             let mut mine = by_file.remove(&e.index).unwrap_or_default();
-            let own = waivers::apply(&e.doc, e.index, &mut mine, opts.today);
+            let own = waivers::apply(&e.doc, e.index, &mut mine, settings.today);
             findings.extend(mine);
             findings.extend(own);
         }
@@ -270,13 +248,10 @@ pub fn run_inputs(opts: &Options, inputs: Vec<Input>, mut failures: Vec<Failure>
             rules: set.rules.len(),
             findings,
             failures,
-            fail_at: opts.fail_at,
+            fail_at: settings.fail_at,
             rule_docs: set.rules.iter().map(rule_doc).collect(),
             ..Report::default()
         };
-        if let Some(base) = &opts.baseline {
-            baseline::compare(&mut report, base.clone());
-        }
         report.sort();
         report
     })
@@ -296,12 +271,8 @@ fn rule_doc(r: &Rule) -> RuleDoc {
 
 /// Checks `head` against `base` in one run: head's findings are new or existing,
 /// and base's findings head no longer has are listed as fixed.
-pub fn diff(opts: &Options, base: Input, head: Input, failures: Vec<Failure>) -> Report {
-    let opts = Options {
-        baseline: None,
-        ..opts.clone()
-    };
-    let mut report = run_inputs(&opts, vec![base, head], failures);
+pub fn diff(settings: &Settings, base: Input, head: Input, failures: Vec<Failure>) -> Report {
+    let mut report = check_inputs(settings, vec![base, head], failures);
     let (base_findings, head_findings): (Vec<Finding>, Vec<Finding>) =
         report.findings.drain(..).partition(|f| f.file_index == 0);
     report.findings = head_findings;

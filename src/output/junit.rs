@@ -1,6 +1,6 @@
 //! `--format junit`: one test case per rule and file, a failure per finding.
 
-use super::Report;
+use crate::report::Report;
 use std::collections::BTreeMap;
 
 fn esc(s: &str) -> String {
@@ -28,7 +28,7 @@ pub fn render(report: &Report) -> String {
         for r in &report.rule_docs {
             cases.entry(r.id.clone()).or_default();
         }
-        if !f.waived {
+        if !f.waived() {
             cases.entry(f.rule.clone()).or_default().push(format!(
                 "{}: {} [{}] {}",
                 f.location(),

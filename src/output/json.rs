@@ -1,7 +1,6 @@
 //! `--format json`: the machine-readable contract (version 1) other tools rely on.
 
-use super::{Failure, Finding, Fixed, Report, Status};
-use crate::gate::baseline::fingerprint;
+use crate::report::{fingerprint, Failure, Finding, Fixed, Report, Status};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -77,8 +76,8 @@ impl<'a> JsonFinding<'a> {
             end_column: end.column,
             offset: f.span.start,
             length: f.span.len(),
-            waived: f.waived,
-            waiver: f.waiver.as_deref(),
+            waived: f.waived(),
+            waiver: f.waiver.as_ref().map(|w| w.reason.as_str()),
             status: f.status,
             fingerprint: fingerprint(f),
         }
@@ -110,7 +109,7 @@ pub fn render(report: &Report) -> String {
         version: 1,
         findings: report.findings.iter().map(JsonFinding::new).collect(),
         failures: report.failures.iter().map(failure).collect(),
-        fixed: report.compared.then_some(report.fixed.as_slice()),
+        fixed: report.comparison.as_ref().map(|c| c.fixed.as_slice()),
         summary: Summary {
             files: report.files,
             rules: report.rules,
@@ -119,8 +118,8 @@ pub fn render(report: &Report) -> String {
             notes: counts.notes,
             waived: counts.waived,
             failures: report.failures.len(),
-            new: report.compared.then_some(counts.new),
-            fixed: report.compared.then_some(report.fixed.len()),
+            new: report.comparison.as_ref().map(|_| counts.new),
+            fixed: report.comparison.as_ref().map(|c| c.fixed.len()),
         },
     };
     let mut out = serde_json::to_string_pretty(&json).expect("report serialises");

@@ -1,7 +1,6 @@
 //! `--format sarif`: SARIF 2.1.0 for code-scanning services.
 
-use super::{Failure, Finding, Report, Severity, Status};
-use crate::gate::baseline::fingerprint;
+use crate::report::{fingerprint, Failure, Finding, Report, Severity, Status};
 use serde_json::{json, Value};
 
 fn level(s: Severity) -> &'static str {
@@ -64,11 +63,11 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
             })
             .collect();
     }
-    if f.waived {
+    if f.waived() {
         r["suppressions"] = json!([{
             "kind": "inSource",
             "status": "accepted",
-            "justification": f.waiver.clone().unwrap_or_default(),
+            "justification": f.waiver.as_ref().map(|w| w.reason.clone()).unwrap_or_default(),
         }]);
     }
     if let Some(s) = f.status {

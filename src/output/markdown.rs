@@ -1,7 +1,6 @@
 //! `--format markdown`: a summary for a pull-request comment or a CI job summary.
 
-use super::{Report, Status};
-use crate::gate::waivers::EXPIRED;
+use crate::report::{Report, Status};
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -9,7 +8,11 @@ fn cell(s: &str) -> String {
 
 pub fn render(report: &Report) -> String {
     let c = report.counts();
-    let expired = report.findings.iter().filter(|f| f.rule == EXPIRED).count();
+    let expired = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == crate::report::own::WAIVER_EXPIRED)
+        .count();
     let verdict = match report.exit_code() {
         0 => "passed",
         1 => "failed",
@@ -23,14 +26,14 @@ pub fn render(report: &Report) -> String {
         .iter()
         .filter(|f| f.status == Some(Status::Existing))
         .count();
-    let new = if report.compared {
+    let new = if report.comparison.is_some() {
         c.new
     } else {
         report.findings.len() - c.waived
     };
     out.push_str(&format!(
         "| {new} | {existing} | {} | {} | {expired} | {} | {} | {} | {} |\n\n",
-        report.fixed.len(),
+        report.fixed().len(),
         c.waived,
         c.errors,
         c.warnings,
@@ -58,7 +61,7 @@ pub fn render(report: &Report) -> String {
         rows.sort_by_key(|f| f.status != Some(Status::New));
         for f in rows {
             let at = f.source.line_col(f.span.start);
-            let mark = match (f.waived, f.status) {
+            let mark = match (f.waived(), f.status) {
                 (true, _) => "waived",
                 (_, Some(Status::New)) => "**new**",
                 (_, Some(Status::Existing)) => "existing",
@@ -76,9 +79,9 @@ pub fn render(report: &Report) -> String {
         }
         out.push('\n');
     }
-    if !report.fixed.is_empty() {
+    if !report.fixed().is_empty() {
         out.push_str("### Fixed\n\n| rule | where | message |\n|---|---|---|\n");
-        for f in &report.fixed {
+        for f in report.fixed() {
             out.push_str(&format!(
                 "| `{}` | `{}` | {} |\n",
                 f.rule,

@@ -1,0 +1,195 @@
+//! Resolving what a run does: flags over `preflight.toml` over defaults, decided here
+//! and nowhere else. The pipeline takes the resolved [`Settings`] and nothing more.
+
+use crate::config::{self, Config, Levels};
+use crate::engine::Limits;
+use crate::files;
+use crate::gate::date::Date;
+use crate::report::{Failure, FailureKind, Severity};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What the command line said, unvalidated: `None` means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub paths: Vec<PathBuf>,
+    /// `--config FILE`; with `no_config` false and no file, `preflight.toml` is looked up.
+    pub config: Option<PathBuf>,
+    pub no_config: bool,
+    /// Where to look for `preflight.toml` (default: the current directory).
+    pub config_start: Option<PathBuf>,
+    pub rule_dirs: Vec<PathBuf>,
+    pub no_builtin: bool,
+    pub jobs: Option<usize>,
+    pub timeout: Option<f64>,
+    pub max_file_size: Option<u64>,
+    /// `--deny`: the lowest failing severity.
+    pub fail_at: Option<Severity>,
+    pub today: Option<String>,
+    pub verbose: bool,
+    pub baseline: Option<PathBuf>,
+    pub write_baseline: Option<PathBuf>,
+    pub progress: bool,
+}
+
+/// Everything a run needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Estate files and directories to check.
+    pub paths: Vec<PathBuf>,
+    pub rule_dirs: Vec<PathBuf>,
+    pub builtin: bool,
+    /// Worker threads; `None` is every core.
+    pub jobs: Option<usize>,
+    pub limits: Limits,
+    pub max_file_size: u64,
+    /// Rules' print/debug output goes to stderr.
+    pub verbose: bool,
+    /// Per-rule levels from `preflight.toml`.
+    pub levels: Levels,
+    /// The lowest severity that fails the run.
+    pub fail_at: Severity,
+    /// The date waivers expire against.
+    pub today: Date,
+    /// Findings recorded here are existing, not failing.
+    pub baseline: Option<PathBuf>,
+    /// Where to record this run's findings.
+    pub write_baseline: Option<PathBuf>,
+    /// Show a progress bar on stderr for long runs.
+    pub progress: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            paths: Vec::new(),
+            rule_dirs: Vec::new(),
+            builtin: true,
+            jobs: None,
+            limits: Limits::default(),
+            max_file_size: files::DEFAULT_MAX_FILE_SIZE,
+            verbose: false,
+            levels: Levels::default(),
+            fail_at: Severity::Error,
+            today: Date::today(),
+            baseline: None,
+            write_baseline: None,
+            progress: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Resolves `flags` over the config file they select over the defaults. Every
+    /// problem (a bad flag, a broken config) comes back as a failure of the run; the
+    /// settings are still usable, with defaults where a value was bad.
+    pub fn resolve(flags: &Flags) -> (Settings, Vec<Failure>) {
+        let mut failures = Vec::new();
+        let config = match config_file(flags) {
+            Some(path) => {
+                let (config, problems) = config::load(&path);
+                failures.extend(problems);
+                config
+            }
+            None => Config::default(),
+        };
+        let flag_problem = |flag: &str, message: String| {
+            Failure::unlocated(FailureKind::Config, format!("--{flag}"), message)
+        };
+        let mut limits = config.limits(Limits::default());
+        if let Some(t) = flags.timeout {
+            if t.is_finite() && t > 0.0 {
+                limits.timeout = Duration::from_secs_f64(t);
+            } else {
+                failures.push(flag_problem(
+                    "timeout",
+                    format!("--timeout must be a positive number of seconds, not {t}"),
+                ));
+            }
+        }
+        let today = match &flags.today {
+            Some(d) => Date::parse(d).unwrap_or_else(|| {
+                failures.push(flag_problem(
+                    "today",
+                    format!("--today takes a date such as 2027-01-31, not `{d}`"),
+                ));
+                Date::today()
+            }),
+            None => Date::today(),
+        };
+        let mut rule_dirs = config.rule_dirs.clone();
+        rule_dirs.extend(flags.rule_dirs.iter().cloned());
+        let settings = Settings {
+            paths: flags.paths.clone(),
+            rule_dirs,
+            builtin: !flags.no_builtin && config.builtin.unwrap_or(true),
+            jobs: flags.jobs,
+            limits,
+            max_file_size: flags
+                .max_file_size
+                .or(config.max_file_size)
+                .unwrap_or(files::DEFAULT_MAX_FILE_SIZE),
+            verbose: flags.verbose,
+            levels: config.levels,
+            fail_at: flags.fail_at.or(config.fail_on).unwrap_or(Severity::Error),
+            today,
+            baseline: flags.baseline.clone(),
+            write_baseline: flags.write_baseline.clone(),
+            progress: flags.progress,
+        };
+        (settings, failures)
+    }
+}
+
+/// The config file `flags` select: `--config`, else `preflight.toml` found upward.
+fn config_file(flags: &Flags) -> Option<PathBuf> {
+    if let Some(p) = &flags.config {
+        return Some(p.clone());
+    }
+    if flags.no_config {
+        return None;
+    }
+    let start = match &flags.config_start {
+        Some(s) => s.clone(),
+        None => std::env::current_dir().ok()?,
+    };
+    config::discover(Path::new(&start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(config::FILE_NAME);
+        std::fs::write(&path, "fail_on = \"note\"\n[limits]\ntimeout = 3\n").unwrap();
+        let flags = Flags {
+            config: Some(path.clone()),
+            fail_at: Some(Severity::Warning),
+            ..Flags::default()
+        };
+        let (s, failures) = Settings::resolve(&flags);
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(s.fail_at, Severity::Warning);
+        assert_eq!(s.limits.timeout, Duration::from_secs(3));
+        let (s, _) = Settings::resolve(&Flags {
+            config: Some(path),
+            ..Flags::default()
+        });
+        assert_eq!(s.fail_at, Severity::Note);
+    }
+
+    #[test]
+    fn bad_flags_are_failures_of_the_run() {
+        let (_, failures) = Settings::resolve(&Flags {
+            no_config: true,
+            timeout: Some(-1.0),
+            today: Some("tomorrow".into()),
+            ..Flags::default()
+        });
+        let files: Vec<&str> = failures.iter().map(|f| f.file.as_str()).collect();
+        assert_eq!(files, ["--timeout", "--today"]);
+    }
+}
