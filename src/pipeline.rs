@@ -248,7 +248,7 @@ pub fn check_inputs(settings: &Settings, inputs: Vec<Input>, mut failures: Vec<F
             rules: set.rules.len(),
             findings,
             failures,
-            fail_at: settings.fail_at,
+            fail_on: settings.fail_on,
             rule_docs: set.rules.iter().map(rule_doc).collect(),
             ..Report::default()
         };

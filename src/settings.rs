@@ -24,7 +24,7 @@ pub struct Flags {
     pub timeout: Option<f64>,
     pub max_file_size: Option<u64>,
     /// `--deny`: the lowest failing severity.
-    pub fail_at: Option<Severity>,
+    pub fail_on: Option<Severity>,
     pub today: Option<String>,
     pub verbose: bool,
     pub baseline: Option<PathBuf>,
@@ -48,7 +48,7 @@ pub struct Settings {
     /// Per-rule levels from `preflight.toml`.
     pub levels: Levels,
     /// The lowest severity that fails the run.
-    pub fail_at: Severity,
+    pub fail_on: Severity,
     /// The date waivers expire against.
     pub today: Date,
     /// Findings recorded here are existing, not failing.
@@ -70,7 +70,7 @@ impl Default for Settings {
             max_file_size: files::DEFAULT_MAX_FILE_SIZE,
             verbose: false,
             levels: Levels::default(),
-            fail_at: Severity::Error,
+            fail_on: Severity::Error,
             today: Date::today(),
             baseline: None,
             write_baseline: None,
@@ -131,7 +131,7 @@ impl Settings {
                 .unwrap_or(files::DEFAULT_MAX_FILE_SIZE),
             verbose: flags.verbose,
             levels: config.levels,
-            fail_at: flags.fail_at.or(config.fail_on).unwrap_or(Severity::Error),
+            fail_on: flags.fail_on.or(config.fail_on).unwrap_or(Severity::Error),
             today,
             baseline: flags.baseline.clone(),
             write_baseline: flags.write_baseline.clone(),
@@ -167,18 +167,18 @@ mod tests {
         std::fs::write(&path, "fail_on = \"note\"\n[limits]\ntimeout = 3\n").unwrap();
         let flags = Flags {
             config: Some(path.clone()),
-            fail_at: Some(Severity::Warning),
+            fail_on: Some(Severity::Warning),
             ..Flags::default()
         };
         let (s, failures) = Settings::resolve(&flags);
         assert!(failures.is_empty(), "{failures:?}");
-        assert_eq!(s.fail_at, Severity::Warning);
+        assert_eq!(s.fail_on, Severity::Warning);
         assert_eq!(s.limits.timeout, Duration::from_secs(3));
         let (s, _) = Settings::resolve(&Flags {
             config: Some(path),
             ..Flags::default()
         });
-        assert_eq!(s.fail_at, Severity::Note);
+        assert_eq!(s.fail_on, Severity::Note);
     }
 
     #[test]

@@ -20,7 +20,7 @@ fn flags(c: &CommonArgs) -> Flags {
         jobs: c.jobs,
         timeout: c.limits.timeout,
         max_file_size: c.limits.max_file_size,
-        fail_at: c.deny.map(|d| match d {
+        fail_on: c.deny.map(|d| match d {
             DenyLevel::Warnings => Severity::Warning,
             DenyLevel::Notes => Severity::Note,
         }),

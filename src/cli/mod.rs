@@ -5,7 +5,7 @@ mod check;
 mod pack;
 
 use crate::output::{Format, Style};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -131,10 +131,10 @@ pub struct OutputArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct LimitArgs {
-    /// Largest estate file accepted, in bytes [default: 536870912]
+    /// Largest estate file accepted, in bytes
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
-    /// Wall-clock limit per rule and estate, in seconds [default: 10]
+    /// Wall-clock limit per rule and estate, in seconds
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
 }
@@ -204,9 +204,34 @@ pub(crate) fn emit(text: &str) {
     let _ = out.flush();
 }
 
+/// The command line, with defaults shown from the constants that define them.
+fn command() -> clap::Command {
+    let defaults = |c: clap::Command| {
+        let limits = crate::engine::Limits::default();
+        c.mut_arg("max_file_size", |a| {
+            a.help(format!(
+                "Largest estate file accepted, in bytes [default: {}]",
+                crate::files::DEFAULT_MAX_FILE_SIZE
+            ))
+        })
+        .mut_arg("timeout", |a| {
+            a.help(format!(
+                "Wall-clock limit per rule and estate, in seconds [default: {}]",
+                limits.timeout.as_secs_f64()
+            ))
+        })
+    };
+    Cli::command()
+        .mut_subcommand("check", defaults)
+        .mut_subcommand("diff", defaults)
+}
+
 /// Parses `args` and runs the command; returns the process exit code.
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
-    let cli = match Cli::try_parse_from(args) {
+    let parsed = command()
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();

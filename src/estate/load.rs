@@ -38,17 +38,17 @@ impl SyntaxError {
 /// Whenever a join meets anything but appending to arrays of tables (or a piece has
 /// errors), the whole file is parsed again in one piece, so results never differ.
 pub fn parse(source: Arc<Source>) -> Result<Doc, Vec<SyntaxError>> {
-    parse_in_chunks_of(source, pieces::CHUNK)
+    parse_in_pieces_of(source, pieces::PIECE)
 }
 
-pub(super) fn parse_in_chunks_of(
+pub(super) fn parse_in_pieces_of(
     source: Arc<Source>,
-    chunk: usize,
+    piece: usize,
 ) -> Result<Doc, Vec<SyntaxError>> {
     let text = source.text();
-    let splits = pieces::scan(text, chunk).map_err(|e| vec![e])?;
-    if !splits.is_empty() {
-        if let Some(nodes) = pieces::parse_chunked(text, &splits) {
+    let starts = pieces::scan(text, piece).map_err(|e| vec![e])?;
+    if !starts.is_empty() {
+        if let Some(nodes) = pieces::parse_pieces(text, &starts) {
             return Ok(Doc::new(source.clone(), nodes));
         }
     }
@@ -371,7 +371,6 @@ mod tests {
         assert!(doc("a = \"{ b = 1, }\"").is_ok());
     }
 
-    /// Every node's path, span, key span and type, in document order.
     #[test]
     fn deep_nesting_is_refused_not_overflowed() {
         let deep = format!("a = {}{}", "[".repeat(100_000), "]".repeat(100_000));

@@ -6,13 +6,13 @@ use super::doc::{NodeData, NodeId, Seg, Table, Value, ROOT};
 use super::load::{skip_string, Builder, SyntaxError, MAX_DEPTH};
 use std::sync::Arc;
 
-/// Files above this size are parsed in chunks split at top-level `[[...]]` headers.
-pub(super) const CHUNK: usize = 512 << 10;
+/// Files above this size are parsed in pieces cut at top-level `[[...]]` headers.
+pub(super) const PIECE: usize = 512 << 10;
 
-pub(super) fn parse_chunked(text: &str, splits: &[usize]) -> Option<Vec<NodeData>> {
+pub(super) fn parse_pieces(text: &str, starts: &[usize]) -> Option<Vec<NodeData>> {
     use rayon::prelude::*;
     let mut bounds = vec![0];
-    bounds.extend_from_slice(splits);
+    bounds.extend_from_slice(starts);
     bounds.push(text.len());
     let ranges: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
     // A few pieces at a time: every piece's arena is joined and dropped before the
@@ -124,9 +124,9 @@ fn join(acc: &mut Vec<NodeData>, piece: Vec<NodeData>, text: &str) -> bool {
 /// Refuses brackets or braces nested deeper than [`MAX_DEPTH`] (outside strings and
 /// comments) before the recursive parser sees them, and finds where a large file may
 /// be cut: before a top-level `[[key]]` header with a bare, undotted key.
-pub(super) fn scan(text: &str, chunk: usize) -> Result<Vec<usize>, SyntaxError> {
+pub(super) fn scan(text: &str, piece: usize) -> Result<Vec<usize>, SyntaxError> {
     let bytes = text.as_bytes();
-    let mut splits = Vec::new();
+    let mut starts = Vec::new();
     let mut last = 0;
     let mut depth = 0usize;
     let mut i = 0;
@@ -154,18 +154,18 @@ pub(super) fn scan(text: &str, chunk: usize) -> Result<Vec<usize>, SyntaxError> 
             b']' | b'}' => depth = depth.saturating_sub(1),
             b'\n'
                 if depth == 0
-                    && i + 1 - last >= chunk
-                    && text.len() - i > chunk / 2
+                    && i + 1 - last >= piece
+                    && text.len() - i > piece / 2
                     && is_top_array_header(&bytes[i + 1..]) =>
             {
-                splits.push(i + 1);
+                starts.push(i + 1);
                 last = i + 1;
             }
             _ => {}
         }
         i += 1;
     }
-    Ok(splits)
+    Ok(starts)
 }
 
 fn is_top_array_header(line: &[u8]) -> bool {
@@ -185,7 +185,7 @@ fn is_top_array_header(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::estate::load::parse_in_chunks_of;
+    use crate::estate::load::parse_in_pieces_of;
     use crate::estate::{Doc, Source};
 
     type Shape = (String, (u32, u32), (u32, u32), &'static str);
@@ -204,13 +204,13 @@ mod tests {
     fn both(text: &str) -> (Result<Doc, Vec<SyntaxError>>, Result<Doc, Vec<SyntaxError>>) {
         let src = Arc::new(Source::new("t.toml", text.to_string()));
         (
-            parse_in_chunks_of(src.clone(), usize::MAX),
-            parse_in_chunks_of(src, 40),
+            parse_in_pieces_of(src.clone(), usize::MAX),
+            parse_in_pieces_of(src, 40),
         )
     }
 
     #[test]
-    fn chunked_parsing_matches_whole_parsing() {
+    fn parsing_in_pieces_matches_whole_parsing() {
         let mut text = String::from("title = \"x\"\n[upgrade]\nipv6 = true\n");
         for i in 0..50 {
             text.push_str(&format!("[[servers]]\nname = \"s{i}\"\n[servers.backup]\nfiles = [\"a\",\n \"b\"]\n[[servers.domains]]\nname = \"d\"\n"));
@@ -220,15 +220,15 @@ mod tests {
         }
         // A table reopened after other headers: pieces cannot simply be appended.
         text.push_str("[[servers]]\nname = \"late\"\n[site]\nx = 1\n");
-        let splits = scan(&text, 40).unwrap();
-        assert!(splits.len() > 100, "the text is cut into many pieces");
+        let starts = scan(&text, 40).unwrap();
+        assert!(starts.len() > 100, "the text is cut into many pieces");
         assert!(
-            parse_chunked(&text, &splits).is_some(),
+            parse_pieces(&text, &starts).is_some(),
             "the pieces join without falling back"
         );
-        let (whole, chunked) = both(&text);
-        let (whole, chunked) = (whole.unwrap(), chunked.unwrap());
-        assert_eq!(shape(&whole), shape(&chunked));
+        let (whole, pieced) = both(&text);
+        let (whole, pieced) = (whole.unwrap(), pieced.unwrap());
+        assert_eq!(shape(&whole), shape(&pieced));
         let clients = whole.get(ROOT, "clients").unwrap();
         assert_eq!(whole.len(clients), 200);
     }
@@ -246,23 +246,23 @@ mod tests {
         // Valid TOML: extends the last server, far from its header.
         let valid = format!("{text}[servers.backup]\nfiles = []\n");
         assert!(
-            parse_chunked(&valid, &scan(&valid, 40).unwrap()).is_none(),
+            parse_pieces(&valid, &scan(&valid, 40).unwrap()).is_none(),
             "falls back"
         );
-        let (whole, chunked) = both(&valid);
-        assert_eq!(shape(&whole.unwrap()), shape(&chunked.unwrap()));
+        let (whole, pieced) = both(&valid);
+        assert_eq!(shape(&whole.unwrap()), shape(&pieced.unwrap()));
         // Invalid TOML: a table defined twice, in different pieces.
         let invalid = format!("[site]\na = 1\n{text}[site]\nb = 2\n");
-        let (whole, chunked) = both(&invalid);
-        let (w, c) = (whole.unwrap_err(), chunked.unwrap_err());
+        let (whole, pieced) = both(&invalid);
+        let (w, c) = (whole.unwrap_err(), pieced.unwrap_err());
         assert_eq!(
             w.iter().map(|e| &e.span).collect::<Vec<_>>(),
             c.iter().map(|e| &e.span).collect::<Vec<_>>()
         );
         // An error inside a later piece is reported at its place in the file.
         let broken = format!("{text}[[clients]]\nname = \n");
-        let (whole, chunked) = both(&broken);
-        let (w, c) = (whole.unwrap_err(), chunked.unwrap_err());
+        let (whole, pieced) = both(&broken);
+        let (w, c) = (whole.unwrap_err(), pieced.unwrap_err());
         assert_eq!(w[0].span, c[0].span);
         assert!(w[0].span.start > text.len());
     }

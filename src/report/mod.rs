@@ -221,7 +221,7 @@ pub struct Report {
     /// Set by `diff` and `--baseline`: findings then carry a new/existing status.
     pub comparison: Option<Comparison>,
     /// The lowest severity that fails the run.
-    pub fail_at: Severity,
+    pub fail_on: Severity,
     /// Documentation of the rules that ran, for formats that describe them.
     pub rule_docs: Vec<RuleDoc>,
 }
@@ -312,7 +312,7 @@ impl Report {
 
     /// Whether this finding makes the run fail.
     pub fn fails(&self, f: &Finding) -> bool {
-        !f.waived() && f.severity >= self.fail_at && f.status != Some(Status::Existing)
+        !f.waived() && f.severity >= self.fail_on && f.status != Some(Status::Existing)
     }
 
     /// What HEAD fixed; empty when nothing was compared.

@@ -77,3 +77,54 @@ fn output_is_identical_for_every_thread_count() {
         assert_eq!(one, four, "{format}: --jobs 1 and --jobs 4 differ");
     }
 }
+
+/// One snapshot per machine format, on an estate with waived, expired and unused waivers.
+fn snapshot_format(format: &str) -> String {
+    let Run { stdout, code, .. } = run(&[
+        "check",
+        "tests/data/gate/waivers.toml",
+        "--today",
+        "2026-11-24",
+        "--format",
+        format,
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+    stdout
+}
+
+#[test]
+fn sarif_output() {
+    insta::assert_snapshot!(snapshot_format("sarif"));
+}
+
+#[test]
+fn junit_output() {
+    insta::assert_snapshot!(snapshot_format("junit"));
+}
+
+#[test]
+fn github_output() {
+    insta::assert_snapshot!(snapshot_format("github"));
+}
+
+#[test]
+fn markdown_output() {
+    insta::assert_snapshot!(snapshot_format("markdown"));
+}
+
+#[test]
+fn diff_output_human_and_json() {
+    for format in ["human", "json"] {
+        let Run { stdout, code, .. } = run(&[
+            "diff",
+            "tests/data/gate/base.toml",
+            "tests/data/gate/head-fix-one-add-one.toml",
+            "--format",
+            format,
+            "--color",
+            "never",
+        ]);
+        assert_eq!(code, 1, "{stdout}");
+        insta::assert_snapshot!(format!("diff_{format}"), stdout);
+    }
+}
