@@ -261,20 +261,35 @@ impl Report {
     /// Puts findings and failures in their one canonical order, so output does not
     /// depend on thread scheduling.
     pub fn sort(&mut self) {
+        // Every field that tells two findings apart is in the key, so only exact
+        // duplicates (one rule reporting the same thing twice) are merged.
         self.findings.sort_by(|a, b| {
-            (a.file_index, a.span.start, a.span.end, &a.rule, &a.message).cmp(&(
-                b.file_index,
-                b.span.start,
-                b.span.end,
-                &b.rule,
-                &b.message,
-            ))
+            (
+                a.file_index,
+                a.span.start,
+                a.span.end,
+                &a.rule,
+                &a.path,
+                &a.message,
+                a.severity,
+            )
+                .cmp(&(
+                    b.file_index,
+                    b.span.start,
+                    b.span.end,
+                    &b.rule,
+                    &b.path,
+                    &b.message,
+                    b.severity,
+                ))
         });
         self.findings.dedup_by(|a, b| {
             a.file_index == b.file_index
                 && a.span == b.span
                 && a.rule == b.rule
+                && a.path == b.path
                 && a.message == b.message
+                && a.severity == b.severity
         });
         self.failures.sort_by(|a, b| {
             let key = |f: &Failure| {

@@ -242,3 +242,50 @@ fn diff_against_a_git_revision() {
     assert_eq!(code, 2);
     assert!(out.contains("git cannot show"), "{out}");
 }
+
+/// Runs a site-rule-only check or diff on the two-keys estates and returns the JSON.
+fn two_keys(args: &[&str]) -> (serde_json::Value, i32) {
+    let mut all = args.to_vec();
+    all.extend([
+        "--no-builtin",
+        "--rules",
+        "tests/data/gate/site",
+        "--today",
+        "2026-11-26",
+        "--format",
+        "json",
+    ]);
+    let r = run(&all);
+    (r.json, r.code)
+}
+
+#[test]
+fn findings_that_differ_only_in_path_are_never_merged() {
+    let (json, code) = two_keys(&["check", "tests/data/gate/two-keys/head.toml"]);
+    assert_eq!(code, 1);
+    let paths: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["servers[\"a\"].cost_center", "servers[\"a\"].owner"]
+    );
+
+    // A waiver on one path hides that finding only.
+    let (json, code) = two_keys(&["check", "tests/data/gate/two-keys/waived.toml"]);
+    assert_eq!(code, 1, "the cost_center finding still fails");
+    assert_eq!(json["summary"]["waived"], 1);
+    assert_eq!(json["summary"]["errors"], 1);
+
+    // Against a base that lacks only `owner`, the missing cost_center is new.
+    let (json, code) = two_keys(&[
+        "diff",
+        "tests/data/gate/two-keys/base.toml",
+        "tests/data/gate/two-keys/head.toml",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(json["summary"]["new"], 1);
+}
