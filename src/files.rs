@@ -57,6 +57,32 @@ pub fn display(path: &Path) -> String {
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
 
+/// `path` relative to `root`, `/`-separated, when it lies below it; else as displayed.
+pub fn relative_to(root: &Path, path: &Path) -> String {
+    let (Ok(root), Ok(full)) = (root.canonicalize(), path.canonicalize()) else {
+        return display(path);
+    };
+    match full.strip_prefix(&root) {
+        Ok(rel) => display(rel),
+        Err(_) => display(path),
+    }
+}
+
+/// The repository root for `dir`: git's top level, else `dir` itself.
+pub fn repository_root(dir: &Path) -> PathBuf {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--show-toplevel"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| PathBuf::from(s.trim_end_matches(['\n', '\r'])))
+        .filter(|p| p.is_dir())
+        .unwrap_or_else(|| dir.to_path_buf())
+}
+
 /// Reads a file as UTF-8 text, refusing files above the default size cap.
 pub fn read_text(path: &Path) -> Result<Source, Box<Failure>> {
     read_text_capped(path, DEFAULT_MAX_FILE_SIZE)

@@ -171,23 +171,19 @@ pub fn run(dir: Option<&Path>, jobs: Option<usize>, limits: &Limits) -> TestRun 
 
 /// A missing expectation drawn as a diagnostic on its marker.
 pub fn missing_as_finding(source: &Arc<Source>, e: &Expectation) -> Finding {
-    Finding {
-        rule: "preflight/test".into(),
-        severity: Severity::Error,
-        message: format!(
+    let mut f = Finding::new(
+        "preflight/test",
+        Severity::Error,
+        format!(
             "expected a finding of `{}` on line {}, found none",
             e.rule, e.line
         ),
-        help: Some("the rule did not fire here: fix the rule or the fixture".into()),
-        file_index: 0,
-        source: source.clone(),
-        path: String::new(),
-        span: e.span.clone(),
-        labels: Vec::new(),
-        call_site: None,
-        waiver: None,
-        status: None,
-    }
+        source,
+        0,
+        (String::new(), e.span.clone()),
+    );
+    f.help = Some("the rule did not fire here: fix the rule or the fixture".into());
+    f
 }
 
 #[cfg(test)]

@@ -180,13 +180,10 @@ pub fn check(settings: &Settings, mut failures: Vec<Failure>) -> Report {
         .into_iter()
         .map(Input::Path)
         .collect();
-    let baseline = settings.baseline.as_ref().and_then(|path| {
-        baseline::read(path)
-            .map_err(|e| {
-                failures.push(Failure::unlocated(FailureKind::Io, files::display(path), e))
-            })
-            .ok()
-    });
+    let baseline = settings
+        .baseline
+        .as_ref()
+        .and_then(|path| baseline::read(path).map_err(|f| failures.extend(f)).ok());
     let mut report = check_inputs(settings, inputs, failures);
     if let Some(base) = baseline {
         baseline::compare(&mut report, base);
@@ -205,8 +202,27 @@ pub fn check(settings: &Settings, mut failures: Vec<Failure>) -> Report {
     report
 }
 
+/// How fingerprints and baselines name an input: relative to the repository root.
+fn file_key(settings: &Settings, input: &Input) -> String {
+    match input {
+        Input::Path(p) => files::relative_to(&settings.root, p),
+        Input::Text(source) => source.name().to_string(),
+    }
+}
+
 /// Checks `inputs` in one run: rules, evaluation, levels, waivers, order.
-pub fn check_inputs(settings: &Settings, inputs: Vec<Input>, mut failures: Vec<Failure>) -> Report {
+pub fn check_inputs(settings: &Settings, inputs: Vec<Input>, failures: Vec<Failure>) -> Report {
+    let keys = inputs.iter().map(|i| file_key(settings, i)).collect();
+    check_keyed(settings, inputs, keys, failures)
+}
+
+/// [`check_inputs`] with the file each input stands for given.
+fn check_keyed(
+    settings: &Settings,
+    inputs: Vec<Input>,
+    keys: Vec<String>,
+    mut failures: Vec<Failure>,
+) -> Report {
     pool(settings.jobs).install(|| {
         let set = load_rules(
             settings.builtin,
@@ -243,6 +259,9 @@ pub fn check_inputs(settings: &Settings, inputs: Vec<Input>, mut failures: Vec<F
             findings.extend(mine);
             findings.extend(own);
         }
+        for f in &mut findings {
+            f.file.clone_from(&keys[f.file_index]);
+        }
         let mut report = Report {
             files: inputs.len(),
             rules: set.rules.len(),
@@ -272,7 +291,9 @@ fn rule_doc(r: &Rule) -> RuleDoc {
 /// Checks `head` against `base` in one run: head's findings are new or existing,
 /// and base's findings head no longer has are listed as fixed.
 pub fn diff(settings: &Settings, base: Input, head: Input, failures: Vec<Failure>) -> Report {
-    let mut report = check_inputs(settings, vec![base, head], failures);
+    // The base stands for the head's file, so a finding in both compares equal.
+    let key = file_key(settings, &head);
+    let mut report = check_keyed(settings, vec![base, head], vec![key.clone(), key], failures);
     let (base_findings, head_findings): (Vec<Finding>, Vec<Finding>) =
         report.findings.drain(..).partition(|f| f.file_index == 0);
     report.findings = head_findings;

@@ -30,6 +30,8 @@ pub struct Flags {
     pub baseline: Option<PathBuf>,
     pub write_baseline: Option<PathBuf>,
     pub progress: bool,
+    /// The repository root (default: git's top level, else the current directory).
+    pub root: Option<PathBuf>,
 }
 
 /// Everything a run needs, resolved.
@@ -57,6 +59,9 @@ pub struct Settings {
     pub write_baseline: Option<PathBuf>,
     /// Show a progress bar on stderr for long runs.
     pub progress: bool,
+    /// The repository root: files are named relative to it in fingerprints,
+    /// baselines and SARIF.
+    pub root: PathBuf,
 }
 
 impl Default for Settings {
@@ -75,6 +80,7 @@ impl Default for Settings {
             baseline: None,
             write_baseline: None,
             progress: false,
+            root: PathBuf::from("."),
         }
     }
 }
@@ -136,6 +142,10 @@ impl Settings {
             baseline: flags.baseline.clone(),
             write_baseline: flags.write_baseline.clone(),
             progress: flags.progress,
+            root: flags.root.clone().unwrap_or_else(|| {
+                let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+                files::repository_root(&cwd)
+            }),
         };
         (settings, failures)
     }

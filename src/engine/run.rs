@@ -128,20 +128,18 @@ fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding) -> Finding {
             text: text.clone(),
         })
         .collect();
-    Finding {
-        rule: rule.id.clone(),
-        severity: raw.severity.unwrap_or(rule.header.severity),
-        message: raw.message,
-        help: raw.help,
-        file_index: index,
-        source: doc.source.clone(),
-        path,
-        span,
-        labels,
-        call_site: call_site(rule, raw.call_site),
-        waiver: None,
-        status: None,
-    }
+    let mut f = Finding::new(
+        rule.id.clone(),
+        raw.severity.unwrap_or(rule.header.severity),
+        raw.message,
+        &doc.source,
+        index,
+        (path, span),
+    );
+    f.help = raw.help;
+    f.labels = labels;
+    f.call_site = call_site(rule, raw.call_site);
+    f
 }
 
 fn call_site(

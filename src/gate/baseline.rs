@@ -1,10 +1,17 @@
-//! Baseline files: findings recorded by fingerprint, and comparing a run with them.
+//! Baseline files: findings recorded with their fingerprints, verified on read, and
+//! comparing a run with them field by field (never by the hash alone).
 
-use crate::report::{fingerprint, Comparison, Finding, Fixed, Report, Status};
+use crate::report::{
+    fingerprint_of, Comparison, Failure, FailureKind, Finding, Fixed, Report, Status,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
+
+/// The baseline format this release writes and reads.
+const VERSION: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BaselineFile {
@@ -25,10 +32,10 @@ pub struct Entry {
 impl Entry {
     pub fn of(f: &Finding) -> Entry {
         Entry {
-            fingerprint: fingerprint(f),
+            fingerprint: f.fingerprint.clone(),
             rule: f.rule.clone(),
             severity: f.severity,
-            file: f.source.name().to_string(),
+            file: f.file.clone(),
             path: f.path.clone(),
             message: f.message.clone(),
         }
@@ -47,7 +54,7 @@ pub fn write(path: &Path, report: &Report) -> std::io::Result<()> {
         ))
     });
     let body = serde_json::to_string_pretty(&BaselineFile {
-        version: 1,
+        version: VERSION,
         findings,
     })
     .expect("serialises")
@@ -74,29 +81,80 @@ pub fn write(path: &Path, report: &Report) -> std::io::Result<()> {
     result
 }
 
-pub fn read(path: &Path) -> Result<Vec<Entry>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read baseline: {e}"))?;
-    let file: BaselineFile =
-        serde_json::from_str(&text).map_err(|e| format!("not a preflight baseline: {e}"))?;
-    if file.version != 1 {
-        return Err(format!(
-            "baseline version {} is not supported (expected 1)",
-            file.version
-        ));
-    }
-    Ok(file.findings)
+/// The (rule, file, path, message) a finding or entry is matched on.
+type Fields = (String, String, String, String);
+
+fn fields(rule: &str, file: &str, path: &str, message: &str) -> Fields {
+    (rule.into(), file.into(), path.into(), message.into())
 }
 
-/// Marks each finding new or existing against `base`; what `base` had and the
-/// findings no longer have goes to `report.fixed`. Matching counts duplicates.
+/// Reads a baseline. An entry whose fingerprint does not match its own fields is a
+/// failure located on that entry: a tampered baseline must not hide findings.
+pub fn read(path: &Path) -> Result<Vec<Entry>, Vec<Failure>> {
+    let source = Arc::new(crate::files::read_text(path).map_err(|f| vec![*f])?);
+    let whole = |message: String| {
+        vec![Failure::located(
+            FailureKind::Baseline,
+            &source,
+            0..0,
+            message,
+        )]
+    };
+    let file: BaselineFile = serde_json::from_str(source.text())
+        .map_err(|e| whole(format!("not a preflight baseline: {e}")))?;
+    if file.version != VERSION {
+        return Err(whole(format!(
+            "baseline version {} is not supported (expected {VERSION}); record it again with --write-baseline",
+            file.version
+        )));
+    }
+    let mut seen: HashMap<Fields, usize> = HashMap::new();
+    let mut problems = Vec::new();
+    let mut from = 0;
+    for e in &file.findings {
+        let n = seen
+            .entry(fields(&e.rule, &e.file, &e.path, &e.message))
+            .or_insert(0);
+        let expected = fingerprint_of(&e.rule, &e.file, &e.path, &e.message, *n);
+        *n += 1;
+        // Entries appear in file order: locate each at its fingerprint's text.
+        let quoted = format!("\"{}\"", e.fingerprint);
+        let at = source.text()[from..]
+            .find(&quoted)
+            .map_or(from..from, |i| from + i..from + i + quoted.len());
+        from = at.end;
+        if e.fingerprint != expected {
+            problems.push(Failure::located(
+                FailureKind::Baseline,
+                &source,
+                at,
+                format!(
+                    "baseline entry for `{}` at `{}` has fingerprint {}, but its fields give {expected}: the entry was edited",
+                    e.rule, e.path, e.fingerprint
+                ),
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(file.findings)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Marks each finding new or existing against `base`, matching rule, file, path and
+/// message (duplicates counted); what `base` had and the findings no longer have goes
+/// to the report's comparison as fixed.
 pub fn compare(report: &mut Report, base: Vec<Entry>) {
-    let mut pool: HashMap<String, Vec<Entry>> = HashMap::new();
+    let mut pool: HashMap<Fields, Vec<Entry>> = HashMap::new();
     for e in base {
-        pool.entry(e.fingerprint.clone()).or_default().push(e);
+        pool.entry(fields(&e.rule, &e.file, &e.path, &e.message))
+            .or_default()
+            .push(e);
     }
     for f in &mut report.findings {
         let matched = pool
-            .get_mut(&fingerprint(f))
+            .get_mut(&fields(&f.rule, &f.file, &f.path, &f.message))
             .and_then(|v| v.pop())
             .is_some();
         f.status = Some(if matched {

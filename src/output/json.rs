@@ -1,6 +1,6 @@
 //! `--format json`: the machine-readable contract (version 1) other tools rely on.
 
-use crate::report::{fingerprint, Failure, Finding, Fixed, Report, Status};
+use crate::report::{Failure, Finding, Fixed, Report, Status};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -79,7 +79,7 @@ impl<'a> JsonFinding<'a> {
             waived: f.waived(),
             waiver: f.waiver.as_ref().map(|w| w.reason.as_str()),
             status: f.status,
-            fingerprint: fingerprint(f),
+            fingerprint: f.fingerprint.clone(),
         }
     }
 }

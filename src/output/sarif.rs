@@ -1,6 +1,6 @@
 //! `--format sarif`: SARIF 2.1.0 for code-scanning services.
 
-use crate::report::{fingerprint, Failure, Finding, Report, Severity, Status};
+use crate::report::{Failure, Finding, Report, Severity, Status};
 use serde_json::{json, Value};
 
 fn level(s: Severity) -> &'static str {
@@ -41,7 +41,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
             },
             "logicalLocations": [{ "fullyQualifiedName": f.path, "kind": "member" }],
         }],
-        "partialFingerprints": { "preflight/v1": fingerprint(f) },
+        "partialFingerprints": { "primaryLocationLineHash": f.fingerprint },
     });
     if let Some(i) = rule_index {
         r["ruleIndex"] = json!(i);

@@ -1,7 +1,9 @@
-//! Semantic fingerprints: a hash of what a finding says, never of a line or offset, so
-//! reordering or reformatting an estate keeps findings matched across runs.
+//! Semantic fingerprints: a hash of what a finding says and where (rule, file relative
+//! to the repository root, path, message), never of a line or offset, so reordering or
+//! reformatting an estate keeps findings matched while a moved or copied violation is new.
 
 use super::Finding;
+use std::collections::HashMap;
 
 /// FNV-1a 64: stable across platforms, releases and runs.
 fn fnv1a(parts: &[&str]) -> u64 {
@@ -15,6 +17,50 @@ fn fnv1a(parts: &[&str]) -> u64 {
     h
 }
 
-pub fn fingerprint(f: &Finding) -> String {
-    format!("{:016x}", fnv1a(&[&f.rule, &f.path, &f.message]))
+/// The fingerprint of the `occurrence`-th (from 0) finding sharing these four fields.
+pub fn fingerprint_of(
+    rule: &str,
+    file: &str,
+    path: &str,
+    message: &str,
+    occurrence: usize,
+) -> String {
+    let h = if occurrence == 0 {
+        fnv1a(&[rule, file, path, message])
+    } else {
+        fnv1a(&[rule, file, path, message, &occurrence.to_string()])
+    };
+    format!("{h:016x}")
+}
+
+/// Gives each finding its fingerprint; findings sharing rule, file, path and message in
+/// one estate are numbered in their order, so every fingerprint of a run is unique.
+pub(super) fn assign(findings: &mut [Finding]) {
+    let mut seen: HashMap<(usize, String, String, String, String), usize> = HashMap::new();
+    for f in findings {
+        let key = (
+            f.file_index,
+            f.rule.clone(),
+            f.file.clone(),
+            f.path.clone(),
+            f.message.clone(),
+        );
+        let n = seen.entry(key).or_insert(0);
+        f.fingerprint = fingerprint_of(&f.rule, &f.file, &f.path, &f.message, *n);
+        *n += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fingerprint_of;
+
+    #[test]
+    fn every_field_and_the_occurrence_count() {
+        let base = fingerprint_of("r", "a.toml", "p", "m", 0);
+        assert_ne!(base, fingerprint_of("r", "b.toml", "p", "m", 0));
+        assert_ne!(base, fingerprint_of("r", "a.toml", "q", "m", 0));
+        assert_ne!(base, fingerprint_of("r", "a.toml", "p", "m", 1));
+        assert_eq!(base, fingerprint_of("r", "a.toml", "p", "m", 0));
+    }
 }

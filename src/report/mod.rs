@@ -5,7 +5,7 @@
 mod fingerprint;
 pub mod own;
 
-pub use fingerprint::fingerprint;
+pub use fingerprint::fingerprint_of;
 
 use crate::estate::Source;
 use serde::Serialize;
@@ -60,6 +60,11 @@ pub struct Finding {
     /// Position of the estate among the checked files, for ordering.
     pub file_index: usize,
     pub source: Arc<Source>,
+    /// The file as fingerprints and baselines name it: relative to the repository
+    /// root, `/`-separated (in a diff, the base stands for the head's file).
+    pub file: String,
+    /// Unique within a run; set when the report is sorted.
+    pub fingerprint: String,
     pub path: String,
     pub span: Range<usize>,
     pub labels: Vec<Label>,
@@ -95,6 +100,8 @@ impl Finding {
             help: None,
             file_index,
             source: source.clone(),
+            file: source.name().to_string(),
+            fingerprint: String::new(),
             path,
             span,
             labels: Vec::new(),
@@ -145,6 +152,7 @@ pub enum FailureKind {
     RuleRuntime,
     RuleLimit,
     Config,
+    Baseline,
 }
 
 impl FailureKind {
@@ -157,6 +165,7 @@ impl FailureKind {
             FailureKind::RuleRuntime => "rule-runtime",
             FailureKind::RuleLimit => "rule-limit",
             FailureKind::Config => "config",
+            FailureKind::Baseline => "baseline",
         }
     }
 }
@@ -291,6 +300,7 @@ impl Report {
                 && a.message == b.message
                 && a.severity == b.severity
         });
+        fingerprint::assign(&mut self.findings);
         self.failures.sort_by(|a, b| {
             let key = |f: &Failure| {
                 (

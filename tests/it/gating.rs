@@ -62,7 +62,7 @@ fn sarif_validates_against_the_official_schema() {
             assert_eq!(waived.len(), 1, "one waived finding becomes a suppression");
             assert!(results
                 .iter()
-                .all(|r| r["partialFingerprints"]["preflight/v1"].is_string()));
+                .all(|r| r["partialFingerprints"]["primaryLocationLineHash"].is_string()));
             let region = &results[0]["locations"][0]["physicalLocation"]["region"];
             assert!(region["startLine"].as_u64().unwrap() >= 1 && region["endColumn"].is_u64());
         }
@@ -102,31 +102,52 @@ fn secondary_labels_become_related_locations() {
     );
 }
 
+/// A temporary copy of a gate estate, at one path that later versions overwrite.
+struct Estate {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    baseline: String,
+}
+
+impl Estate {
+    fn new(from: &str) -> Estate {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("estate.toml");
+        std::fs::copy(from, &path).unwrap();
+        let baseline = dir.path().join("baseline.json").display().to_string();
+        Estate {
+            _dir: dir,
+            path,
+            baseline,
+        }
+    }
+
+    fn becomes(&self, from: &str) {
+        std::fs::copy(from, &self.path).unwrap();
+    }
+
+    fn check(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["check", self.path.to_str().unwrap(), "--format", "json"];
+        args.extend(extra);
+        run(&args)
+    }
+}
+
 #[test]
 fn a_baseline_survives_reordering_and_only_new_findings_fail() {
-    let dir = tempfile::tempdir().unwrap();
-    let baseline = dir.path().join("baseline.json");
-    let bl = baseline.to_str().unwrap();
-    let Run { code, .. } = run(&["check", "tests/data/gate/base.toml", "--write-baseline", bl]);
-    assert_eq!(code, 1, "the base has errors");
-    let first = std::fs::read_to_string(&baseline).unwrap();
+    let e = Estate::new("tests/data/gate/base.toml");
+    let bl = e.baseline.as_str();
+    let Run { code, .. } = e.check(&["--write-baseline", bl]);
+    assert_eq!(code, 0, "writing a baseline succeeds whatever the findings");
+    let first = std::fs::read_to_string(bl).unwrap();
     // Deterministic: writing again gives the same bytes.
-    run(&["check", "tests/data/gate/base.toml", "--write-baseline", bl]);
-    assert_eq!(first, std::fs::read_to_string(&baseline).unwrap());
+    e.check(&["--write-baseline", bl]);
+    assert_eq!(first, std::fs::read_to_string(bl).unwrap());
     assert!(!first.contains("\"line\""), "baselines never record lines");
 
-    let Run {
-        stdout: out, code, ..
-    } = run(&[
-        "check",
-        "tests/data/gate/reordered.toml",
-        "--baseline",
-        bl,
-        "--format",
-        "json",
-    ]);
-    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(code, 0, "{out}");
+    e.becomes("tests/data/gate/reordered.toml");
+    let Run { json, code, .. } = e.check(&["--baseline", bl]);
+    assert_eq!(code, 0, "{json}");
     assert_eq!(json["summary"]["new"], 0);
     assert!(json["findings"]
         .as_array()
@@ -134,17 +155,8 @@ fn a_baseline_survives_reordering_and_only_new_findings_fail() {
         .iter()
         .all(|f| f["status"] == "existing"));
 
-    let Run {
-        stdout: out, code, ..
-    } = run(&[
-        "check",
-        "tests/data/gate/head-fix-one-add-one.toml",
-        "--baseline",
-        bl,
-        "--format",
-        "json",
-    ]);
-    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    e.becomes("tests/data/gate/head-fix-one-add-one.toml");
+    let Run { json, code, .. } = e.check(&["--baseline", bl]);
     assert_eq!(code, 1);
     let new: Vec<_> = json["findings"]
         .as_array()
@@ -155,6 +167,59 @@ fn a_baseline_survives_reordering_and_only_new_findings_fail() {
     assert_eq!(new.len(), 1);
     assert_eq!(new[0]["path"], "servers[\"osce-hq\"].ipv4");
     assert_eq!(json["fixed"][0]["rule"], "officescan/client-server-unknown");
+}
+
+#[test]
+fn a_violation_copied_into_another_file_is_new() {
+    let e = Estate::new("tests/data/gate/base.toml");
+    let bl = e.baseline.as_str();
+    e.check(&["--write-baseline", bl]);
+    let other = e.path.with_file_name("copy.toml");
+    std::fs::copy(&e.path, &other).unwrap();
+    let Run { json, code, .. } = run(&[
+        "check",
+        e.path.to_str().unwrap(),
+        other.to_str().unwrap(),
+        "--baseline",
+        bl,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let findings = json["findings"].as_array().unwrap();
+    for f in findings {
+        let copy = f["file"].as_str().unwrap().ends_with("copy.toml");
+        let expected = if copy { "new" } else { "existing" };
+        assert_eq!(f["status"], expected, "{f}");
+    }
+    let mut prints: Vec<&str> = findings
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap())
+        .collect();
+    let n = prints.len();
+    prints.sort();
+    prints.dedup();
+    assert_eq!(prints.len(), n, "fingerprints are unique within a run");
+}
+
+#[test]
+fn an_edited_baseline_entry_is_a_located_failure() {
+    let e = Estate::new("tests/data/gate/base.toml");
+    let bl = e.baseline.as_str();
+    e.check(&["--write-baseline", bl]);
+    let text = std::fs::read_to_string(bl).unwrap();
+    // Keep the fingerprints of real errors, but say the findings are cosmetic.
+    let forged = text.replace(
+        "is hosted on Apache, which does not support IPv6",
+        "cosmetic",
+    );
+    assert_ne!(forged, text);
+    std::fs::write(bl, forged).unwrap();
+    let Run { json, code, .. } = e.check(&["--baseline", bl]);
+    assert_eq!(code, 2, "{json}");
+    let failure = &json["failures"][0];
+    assert_eq!(failure["kind"], "baseline");
+    assert!(failure["line"].as_u64().unwrap() > 1, "{failure}");
 }
 
 #[test]
