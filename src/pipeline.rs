@@ -44,11 +44,13 @@ fn progress_bar(
     Some(bar)
 }
 
-/// An estate to check: a file, or text obtained elsewhere (such as from git).
+/// An estate to check: a file, text obtained elsewhere (such as from git), or, on one
+/// side of a diff, a file that side does not have.
 #[derive(Debug, Clone)]
 pub enum Input {
     Path(PathBuf),
     Text(Arc<Source>),
+    Absent(String),
 }
 
 /// The compiled rules of a run and the shared engine that runs them.
@@ -135,17 +137,18 @@ pub fn expand(paths: &[PathBuf], failures: &mut Vec<Failure>) -> Vec<PathBuf> {
 
 /// Reads and parses inputs in parallel; each broken one yields its failures.
 pub fn load_estates(inputs: &[Input], max_file_size: u64) -> (Vec<Estate>, Vec<Failure>) {
-    let loaded: Vec<Result<Estate, Vec<Failure>>> = inputs
+    let loaded: Vec<Option<Result<Estate, Vec<Failure>>>> = inputs
         .par_iter()
         .enumerate()
         .map(|(index, input)| match input {
-            Input::Path(p) => load_one(index, p, max_file_size),
-            Input::Text(source) => parse_source(index, source.clone()),
+            Input::Path(p) => Some(load_one(index, p, max_file_size)),
+            Input::Text(source) => Some(parse_source(index, source.clone())),
+            Input::Absent(_) => None,
         })
         .collect();
     let mut estates = Vec::new();
     let mut failures = Vec::new();
-    for l in loaded {
+    for l in loaded.into_iter().flatten() {
         match l {
             Ok(e) => estates.push(e),
             Err(f) => failures.extend(f),
@@ -207,6 +210,7 @@ fn file_key(settings: &Settings, input: &Input) -> String {
     match input {
         Input::Path(p) => files::relative_to(&settings.root, p),
         Input::Text(source) => source.name().to_string(),
+        Input::Absent(name) => name.clone(),
     }
 }
 
@@ -263,7 +267,10 @@ fn check_keyed(
             f.file.clone_from(&keys[f.file_index]);
         }
         let mut report = Report {
-            files: inputs.len(),
+            files: inputs
+                .iter()
+                .filter(|i| !matches!(i, Input::Absent(_)))
+                .count(),
             rules: set.rules.len(),
             findings,
             failures,
@@ -288,14 +295,23 @@ fn rule_doc(r: &Rule) -> RuleDoc {
     }
 }
 
-/// Checks `head` against `base` in one run: head's findings are new or existing,
-/// and base's findings head no longer has are listed as fixed.
-pub fn diff(settings: &Settings, base: Input, head: Input, failures: Vec<Failure>) -> Report {
-    // The base stands for the head's file, so a finding in both compares equal.
-    let key = file_key(settings, &head);
-    let mut report = check_keyed(settings, vec![base, head], vec![key.clone(), key], failures);
-    let (base_findings, head_findings): (Vec<Finding>, Vec<Finding>) =
-        report.findings.drain(..).partition(|f| f.file_index == 0);
+/// Compares each (base, head) pair in one run: head findings are new or existing,
+/// and base findings head no longer has are listed as fixed. A side may be absent
+/// (a file added or deleted by the change).
+pub fn diff(settings: &Settings, pairs: Vec<(Input, Input)>, failures: Vec<Failure>) -> Report {
+    let mut inputs = Vec::new();
+    let mut keys = Vec::new();
+    for (base, head) in pairs {
+        // The base stands for the head's file, so a finding in both compares equal.
+        let key = file_key(settings, &head);
+        inputs.extend([base, head]);
+        keys.extend([key.clone(), key]);
+    }
+    let mut report = check_keyed(settings, inputs, keys, failures);
+    let (base_findings, head_findings): (Vec<Finding>, Vec<Finding>) = report
+        .findings
+        .drain(..)
+        .partition(|f| f.file_index % 2 == 0);
     report.findings = head_findings;
     baseline::compare(
         &mut report,

@@ -1,13 +1,15 @@
 //! The `check` and `diff` commands: flags into settings, one pipeline run, output.
 
 use super::{emit, style, CheckArgs, CommonArgs, DenyLevel, DiffArgs};
-use crate::estate::Source;
 use crate::files;
+use crate::gate::git::Base;
 use crate::output;
 use crate::pipeline::{self, Input};
 use crate::report::{Failure, FailureKind, Report, Severity};
 use crate::settings::{Flags, Settings};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// What the flags shared by `check` and `diff` say.
@@ -51,14 +53,13 @@ pub(super) fn check(a: CheckArgs) -> u8 {
 
 pub(super) fn diff(a: DiffArgs) -> u8 {
     let (settings, mut failures) = Settings::resolve(&flags(&a.common));
-    let (base, head) = match (&a.git, a.files.as_slice()) {
-        (None, [base, head]) => (Input::Path(base.clone()), Input::Path(head.clone())),
-        (Some(rev), [path]) => match git_show(rev, path) {
-            Ok(source) => (Input::Text(Arc::new(source)), Input::Path(path.clone())),
+    let pairs = match (&a.git, a.files.as_slice()) {
+        (None, [base, head]) => vec![(Input::Path(base.clone()), Input::Path(head.clone()))],
+        (Some(rev), [path]) => match git_pairs(rev, path, &mut failures) {
+            Ok(pairs) => pairs,
             Err(e) => {
                 failures.push(Failure::unlocated(FailureKind::Io, files::display(path), e));
-                let report =
-                    pipeline::check_inputs(&settings, vec![Input::Path(path.clone())], failures);
+                let report = pipeline::check_inputs(&settings, Vec::new(), failures);
                 print_report(&report, &a.common);
                 return 2;
             }
@@ -72,38 +73,77 @@ pub(super) fn diff(a: DiffArgs) -> u8 {
             return 2;
         }
     };
-    let report = pipeline::diff(&settings, base, head, failures);
+    let report = pipeline::diff(&settings, pairs, failures);
     print_report(&report, &a.common);
     report.exit_code()
 }
 
-/// The text of `path` at git revision `rev`, named `path@rev`.
-fn git_show(rev: &str, path: &std::path::Path) -> Result<Source, String> {
-    let shown = files::display(path);
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    // `./name` is resolved relative to the directory git runs in.
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .arg("show")
-        .arg(format!("{rev}:./{name}"))
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!(
-            "git cannot show `{shown}` at `{rev}`: {}",
-            err.trim()
-        ));
+/// The (base, head) pairs `path` stands for against git revision `rev`: one file, or
+/// every estate below a directory in either tree. A side without the file is absent.
+fn git_pairs(
+    rev: &str,
+    path: &Path,
+    failures: &mut Vec<Failure>,
+) -> Result<Vec<(Input, Input)>, String> {
+    let base = Base::open(rev, path)?;
+    let rel = base
+        .relative(path)
+        .ok_or_else(|| "lies outside the git work tree".to_string())?;
+    let base_dir: Vec<String> = base.list(&rel)?.into_iter().filter(|n| n != &rel).collect();
+    let is_dir = path.is_dir() || (!path.exists() && !base_dir.is_empty());
+    // repository-relative name -> the head file as the user named it
+    let mut heads: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut bases: BTreeSet<String> = BTreeSet::new();
+    if is_dir {
+        for p in pipeline::expand(&[path.to_path_buf()], failures) {
+            if let Some(r) = base.relative(&p) {
+                heads.insert(r, p);
+            }
+        }
+        let prefix = if rel.is_empty() {
+            String::new()
+        } else {
+            format!("{rel}/")
+        };
+        for name in base_dir {
+            let inner = name.strip_prefix(&prefix).unwrap_or(&name);
+            let hidden = inner.split('/').any(|part| part.starts_with('.'));
+            if name.ends_with(".toml") && !hidden {
+                bases.insert(name);
+            }
+        }
+    } else {
+        if path.exists() {
+            heads.insert(rel.clone(), path.to_path_buf());
+        }
+        bases.insert(rel.clone());
     }
-    files::source_from_bytes(format!("{shown}@{rev}"), out.stdout).map_err(|f| f.message)
+    let mut pairs = Vec::new();
+    let names: BTreeSet<String> = heads.keys().cloned().chain(bases).collect();
+    for name in names {
+        let base_input = match base.show(&name)? {
+            Some(bytes) => match files::source_from_bytes(format!("{name}@{rev}"), bytes) {
+                Ok(source) => Input::Text(Arc::new(source)),
+                Err(f) => {
+                    failures.push(*f);
+                    Input::Absent(format!("{name}@{rev}"))
+                }
+            },
+            None => Input::Absent(format!("{name}@{rev}")),
+        };
+        let head_input = match heads.get(&name) {
+            Some(p) => Input::Path(p.clone()),
+            None => Input::Absent(name.clone()),
+        };
+        if matches!(
+            (&base_input, &head_input),
+            (Input::Absent(_), Input::Absent(_))
+        ) {
+            return Err(format!("no such file in the work tree nor at `{rev}`"));
+        }
+        pairs.push((base_input, head_input));
+    }
+    Ok(pairs)
 }
 
 fn print_report(report: &Report, c: &CommonArgs) {

@@ -3,6 +3,7 @@
 
 pub mod baseline;
 pub mod date;
+pub mod git;
 pub mod waivers;
 
 use crate::config::{Level, Levels};

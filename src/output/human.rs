@@ -208,13 +208,16 @@ pub fn render(report: &Report, style: Style) -> String {
         let (new, old): (Vec<&Finding>, Vec<&Finding>) = report
             .findings
             .iter()
-            .partition(|f| f.status == Some(Status::New));
+            .partition(|f| f.status == Some(Status::New) && !f.waived());
         out.push_str(&format!("new findings: {}\n\n", new.len()));
         for f in new {
             render_finding(&mut out, f, style);
         }
         if !old.is_empty() {
-            out.push_str(&format!("existing findings (not failing): {}\n", old.len()));
+            out.push_str(&format!(
+                "existing or waived findings (not failing): {}\n",
+                old.len()
+            ));
             for f in old {
                 out.push_str(&format!(
                     "  {} {} [{}] {}\n",

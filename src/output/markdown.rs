@@ -2,8 +2,30 @@
 
 use crate::report::{Report, Status};
 
+/// Most finding rows a summary lists; GitHub refuses comments past 65,536 characters.
+const MAX_ROWS: usize = 1000;
+
+/// Estate and rule text made inert in a table cell: no markup, HTML, mention or
+/// line break of its own survives.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' | '`' | '*' | '_' | '[' | ']' | '\\' | '~' | '#' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            // A zero-width space keeps `@team` from notifying anyone.
+            '@' => out.push_str("@\u{200b}"),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 pub fn render(report: &Report) -> String {
@@ -24,7 +46,7 @@ pub fn render(report: &Report) -> String {
     let existing = report
         .findings
         .iter()
-        .filter(|f| f.status == Some(Status::Existing))
+        .filter(|f| f.status == Some(Status::Existing) && !f.waived())
         .count();
     let new = if report.comparison.is_some() {
         c.new
@@ -44,7 +66,7 @@ pub fn render(report: &Report) -> String {
         out.push_str("### Failures\n\n| kind | file | message |\n|---|---|---|\n");
         for f in &report.failures {
             out.push_str(&format!(
-                "| {} | `{}` | {} |\n",
+                "| {} | {} | {} |\n",
                 f.kind.as_str(),
                 cell(&f.file),
                 cell(&f.message)
@@ -59,7 +81,8 @@ pub fn render(report: &Report) -> String {
         let mut rows: Vec<_> = report.findings.iter().collect();
         // New findings lead.
         rows.sort_by_key(|f| f.status != Some(Status::New));
-        for f in rows {
+        let more = rows.len().saturating_sub(MAX_ROWS);
+        for f in rows.into_iter().take(MAX_ROWS) {
             let at = f.source.line_col(f.span.start);
             let mark = match (f.waived(), f.status) {
                 (true, _) => "waived",
@@ -68,13 +91,18 @@ pub fn render(report: &Report) -> String {
                 _ => "",
             };
             out.push_str(&format!(
-                "| {mark} | {} | `{}` | `{}:{}` `{}` | {} |\n",
+                "| {mark} | {} | {} | {}:{} {} | {} |\n",
                 f.severity.as_str(),
-                f.rule,
+                cell(&f.rule),
                 cell(f.source.name()),
                 at.line,
                 cell(&f.path),
                 cell(&f.message)
+            ));
+        }
+        if more > 0 {
+            out.push_str(&format!(
+                "\nand {more} more findings, listed in the full report\n"
             ));
         }
         out.push('\n');
@@ -83,8 +111,8 @@ pub fn render(report: &Report) -> String {
         out.push_str("### Fixed\n\n| rule | where | message |\n|---|---|---|\n");
         for f in report.fixed() {
             out.push_str(&format!(
-                "| `{}` | `{}` | {} |\n",
-                f.rule,
+                "| {} | {} | {} |\n",
+                cell(&f.rule),
                 cell(&f.path),
                 cell(&f.message)
             ));

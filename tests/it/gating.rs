@@ -305,7 +305,7 @@ fn diff_against_a_git_revision() {
         stdout: out, code, ..
     } = run(&["diff", "--git", "no-such-rev", path, "--format", "json"]);
     assert_eq!(code, 2);
-    assert!(out.contains("git cannot show"), "{out}");
+    assert!(out.contains("no revision `no-such-rev`"), "{out}");
 }
 
 /// Runs a site-rule-only check or diff on the two-keys estates and returns the JSON.

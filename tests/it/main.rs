@@ -4,6 +4,7 @@
 mod cli;
 mod corpus;
 mod gating;
+mod git_diff;
 mod hostile;
 mod output;
 mod pack;

@@ -27,7 +27,20 @@ pub fn run(args: &[&str]) -> Run {
 /// Runs the binary with extra environment variables; a run that outlives `limit` is
 /// killed and fails the test.
 pub fn run_with(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_preflight"))
+    run_full(None, args, env, limit)
+}
+
+fn run_full(
+    dir: Option<&std::path::Path>,
+    args: &[&str],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_preflight"));
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let mut child = command
         .args(args)
         .env("NO_COLOR", "1")
         .envs(env.iter().copied())
@@ -64,4 +77,9 @@ pub fn run_with(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
         code: status.code().unwrap_or(-1),
         json,
     }
+}
+
+/// Runs the binary in directory `dir`.
+pub fn run_in(dir: &std::path::Path, args: &[&str]) -> Run {
+    run_full(Some(dir), args, &[], LIMIT)
 }
