@@ -54,6 +54,7 @@ pub struct Config {
     pub max_array_size: Option<usize>,
     pub max_map_size: Option<usize>,
     pub max_file_size: Option<u64>,
+    pub max_waiver_days: Option<i64>,
 }
 
 impl Levels {
@@ -208,7 +209,14 @@ impl Reader<'_> {
             },
             ..Config::default()
         };
-        const TOP: [&str; 5] = ["rule_dirs", "builtin", "fail_on", "rules", "limits"];
+        const TOP: [&str; 6] = [
+            "rule_dirs",
+            "builtin",
+            "fail_on",
+            "rules",
+            "limits",
+            "max_waiver_days",
+        ];
         for (key, id) in self.entries(ROOT) {
             match key.as_str() {
                 "rule_dirs" => match &self.doc.node(id).value {
@@ -258,6 +266,9 @@ impl Reader<'_> {
                     }
                 }
                 "limits" => self.read_limits(id, &mut config),
+                "max_waiver_days" => {
+                    config.max_waiver_days = self.int(id, "max_waiver_days").map(|d| d as i64)
+                }
                 other => {
                     let hint = crate::suggest::closest(other, TOP)
                         .map(|c| format!("; did you mean `{c}`?"))

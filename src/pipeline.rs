@@ -8,7 +8,7 @@ use crate::engine::{rule, sandbox, Limits, Rule};
 use crate::estate::{self, Source};
 use crate::files;
 use crate::gate::{self, baseline, waivers};
-use crate::report::{Failure, FailureKind, Finding, Report, RuleDoc};
+use crate::report::{own, Failure, FailureKind, Finding, Report, RuleDoc};
 use crate::settings::Settings;
 use rayon::prelude::*;
 use rhai::Engine;
@@ -217,7 +217,7 @@ fn file_key(settings: &Settings, input: &Input) -> String {
 /// Checks `inputs` in one run: rules, evaluation, levels, waivers, order.
 pub fn check_inputs(settings: &Settings, inputs: Vec<Input>, failures: Vec<Failure>) -> Report {
     let keys = inputs.iter().map(|i| file_key(settings, i)).collect();
-    check_keyed(settings, inputs, keys, failures)
+    check_keyed(settings, inputs, keys, failures).0
 }
 
 /// [`check_inputs`] with the file each input stands for given.
@@ -226,7 +226,7 @@ fn check_keyed(
     inputs: Vec<Input>,
     keys: Vec<String>,
     mut failures: Vec<Failure>,
-) -> Report {
+) -> (Report, Vec<Estate>) {
     pool(settings.jobs).install(|| {
         let set = load_rules(
             settings.builtin,
@@ -235,7 +235,13 @@ fn check_keyed(
             settings.verbose,
         );
         failures.extend(set.failures);
-        let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
+        let own_docs = own::docs();
+        let ids: Vec<&str> = set
+            .rules
+            .iter()
+            .map(|r| r.id.as_str())
+            .chain(own_docs.iter().map(|d| d.id.as_str()))
+            .collect();
         failures.extend(settings.levels.check_rule_ids(&ids));
         let (estates, load_failures) = load_estates(&inputs, settings.max_file_size);
         failures.extend(load_failures);
@@ -245,24 +251,30 @@ fn check_keyed(
                 b.inc(1);
             }
         };
-        let (mut findings, run_failures) =
+        let (findings, run_failures) =
             evaluate_with_progress(&set.engine, &settings.limits, &estates, &set.rules, &tick);
         if let Some(b) = bar {
             b.finish_and_clear();
         }
         failures.extend(run_failures);
-        gate::apply_levels(&mut findings, &settings.levels);
         let mut by_file: HashMap<usize, Vec<Finding>> = HashMap::new();
         for f in findings {
             by_file.entry(f.file_index).or_default().push(f);
         }
+        let policy = waivers::Policy {
+            today: settings.today,
+            max_days: settings.max_waiver_days,
+            apply: !settings.ignore_waivers,
+        };
         let mut findings = Vec::new();
         for e in &estates {
             let mut mine = by_file.remove(&e.index).unwrap_or_default();
-            let own = waivers::apply(&e.doc, e.index, &mut mine, settings.today);
+            let own = waivers::apply(&e.doc, e.index, &mut mine, &policy, &ids);
             findings.extend(mine);
             findings.extend(own);
         }
+        // Levels apply to the `preflight/` rules too; a waiver never hides a level.
+        gate::apply_levels(&mut findings, &settings.levels);
         for f in &mut findings {
             f.file.clone_from(&keys[f.file_index]);
         }
@@ -275,11 +287,16 @@ fn check_keyed(
             findings,
             failures,
             fail_on: settings.fail_on,
-            rule_docs: set.rules.iter().map(rule_doc).collect(),
+            rule_docs: set
+                .rules
+                .iter()
+                .map(rule_doc)
+                .chain(own_docs.clone())
+                .collect(),
             ..Report::default()
         };
         report.sort();
-        report
+        (report, estates)
     })
 }
 
@@ -307,11 +324,26 @@ pub fn diff(settings: &Settings, pairs: Vec<(Input, Input)>, failures: Vec<Failu
         inputs.extend([base, head]);
         keys.extend([key.clone(), key]);
     }
-    let mut report = check_keyed(settings, inputs, keys, failures);
-    let (base_findings, head_findings): (Vec<Finding>, Vec<Finding>) = report
+    let (mut report, estates) = check_keyed(settings, inputs, keys.clone(), failures);
+    let (base_findings, mut head_findings): (Vec<Finding>, Vec<Finding>) = report
         .findings
         .drain(..)
         .partition(|f| f.file_index % 2 == 0);
+    // Waivers the change adds are shown to the reviewer, leveled like any rule.
+    let mut added = Vec::new();
+    for head in estates.iter().filter(|e| e.index % 2 == 1) {
+        let base = estates.iter().find(|e| e.index + 1 == head.index);
+        added.extend(waivers::added(
+            base.map(|b| b.doc.as_ref()),
+            &head.doc,
+            head.index,
+        ));
+    }
+    gate::apply_levels(&mut added, &settings.levels);
+    for f in &mut added {
+        f.file.clone_from(&keys[f.file_index]);
+    }
+    head_findings.extend(added);
     report.findings = head_findings;
     baseline::compare(
         &mut report,

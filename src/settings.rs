@@ -4,7 +4,7 @@
 use crate::config::{self, Config, Levels};
 use crate::engine::Limits;
 use crate::files;
-use crate::gate::date::Date;
+use crate::gate::{date::Date, waivers};
 use crate::report::{Failure, FailureKind, Severity};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,6 +32,8 @@ pub struct Flags {
     pub progress: bool,
     /// The repository root (default: git's top level, else the current directory).
     pub root: Option<PathBuf>,
+    /// `--ignore-waivers`: validate waivers, apply none.
+    pub ignore_waivers: bool,
 }
 
 /// Everything a run needs, resolved.
@@ -62,6 +64,10 @@ pub struct Settings {
     /// The repository root: files are named relative to it in fingerprints,
     /// baselines and SARIF.
     pub root: PathBuf,
+    /// How far ahead a waiver may expire.
+    pub max_waiver_days: i64,
+    /// Waivers are validated but hide nothing.
+    pub ignore_waivers: bool,
 }
 
 impl Default for Settings {
@@ -81,6 +87,8 @@ impl Default for Settings {
             write_baseline: None,
             progress: false,
             root: PathBuf::from("."),
+            max_waiver_days: waivers::DEFAULT_MAX_DAYS,
+            ignore_waivers: false,
         }
     }
 }
@@ -146,6 +154,8 @@ impl Settings {
                 let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
                 files::repository_root(&cwd)
             }),
+            max_waiver_days: config.max_waiver_days.unwrap_or(waivers::DEFAULT_MAX_DAYS),
+            ignore_waivers: flags.ignore_waivers,
         };
         (settings, failures)
     }

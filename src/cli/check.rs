@@ -27,6 +27,7 @@ fn flags(c: &CommonArgs) -> Flags {
             DenyLevel::Notes => Severity::Note,
         }),
         today: c.today.clone(),
+        ignore_waivers: c.ignore_waivers,
         verbose: c.output.verbose,
         // Only for people watching a terminal, never around machine-read output.
         progress: c.format == output::Format::Human && std::io::stderr().is_terminal(),

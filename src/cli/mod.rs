@@ -97,6 +97,9 @@ pub struct CommonArgs {
     /// The date waivers expire against, YYYY-MM-DD (default: today, UTC)
     #[arg(long, value_name = "DATE")]
     pub today: Option<String>,
+    /// Validate waivers in estates but apply none
+    #[arg(long)]
+    pub ignore_waivers: bool,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]

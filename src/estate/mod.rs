@@ -2,6 +2,7 @@
 
 pub mod doc;
 pub mod load;
+pub mod path;
 mod pieces;
 pub mod source;
 

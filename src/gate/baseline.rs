@@ -153,10 +153,12 @@ pub fn compare(report: &mut Report, base: Vec<Entry>) {
             .push(e);
     }
     for f in &mut report.findings {
-        let matched = pool
-            .get_mut(&fields(&f.rule, &f.file, &f.path, &f.message))
-            .and_then(|v| v.pop())
-            .is_some();
+        // An expired waiver fails every run until it is dealt with: never "existing".
+        let matched = f.rule != crate::report::own::WAIVER_EXPIRED
+            && pool
+                .get_mut(&fields(&f.rule, &f.file, &f.path, &f.message))
+                .and_then(|v| v.pop())
+                .is_some();
         f.status = Some(if matched {
             Status::Existing
         } else {

@@ -33,6 +33,22 @@ impl Date {
         Date { year, month, day }
     }
 
+    /// Days since 1970-01-01 (the inverse of [`Date::from_days`]).
+    pub fn to_days(self) -> i64 {
+        let y = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let m = i64::from(self.month);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date `days` later.
+    pub fn plus_days(self, days: i64) -> Date {
+        Date::from_days(self.to_days() + days)
+    }
+
     /// Parses `YYYY-MM-DD`.
     pub fn parse(s: &str) -> Option<Date> {
         let mut parts = s.splitn(3, '-');
@@ -67,5 +83,15 @@ mod tests {
             })
         );
         assert_eq!(Date::parse("2027-13-01"), None);
+        for days in [0, 11_016, 20_781, -719_468, 3_000_000] {
+            assert_eq!(Date::from_days(days).to_days(), days);
+        }
+        assert_eq!(
+            Date::parse("2026-11-24")
+                .unwrap()
+                .plus_days(365)
+                .to_string(),
+            "2027-11-24"
+        );
     }
 }

@@ -274,6 +274,7 @@ impl Report {
         // duplicates (one rule reporting the same thing twice) are merged.
         self.findings.sort_by(|a, b| {
             (
+                a.rule != own::WAIVER_ADDED,
                 a.file_index,
                 a.span.start,
                 a.span.end,
@@ -283,6 +284,7 @@ impl Report {
                 a.severity,
             )
                 .cmp(&(
+                    b.rule != own::WAIVER_ADDED,
                     b.file_index,
                     b.span.start,
                     b.span.end,

@@ -6,6 +6,13 @@ use super::{RuleDoc, Severity};
 pub const WAIVER_EXPIRED: &str = "preflight/waiver-expired";
 pub const WAIVER_UNUSED: &str = "preflight/waiver-unused";
 pub const WAIVER_INVALID: &str = "preflight/waiver-invalid";
+pub const WAIVER_TOO_LONG: &str = "preflight/waiver-too-long";
+pub const WAIVER_ADDED: &str = "preflight/waiver-added";
+
+/// Whether `id` names a `preflight/` rule.
+pub fn is_own(id: &str) -> bool {
+    RULES.iter().any(|r| r.0 == id)
+}
 
 /// (id, severity, title, what it does, how to fix)
 const RULES: &[(&str, Severity, &str, &str, &str)] = &[
@@ -28,10 +35,28 @@ const RULES: &[(&str, Severity, &str, &str, &str)] = &[
         WAIVER_INVALID,
         Severity::Error,
         "Malformed waiver",
-        "Reports a waiver without a rule, a reason or an `expires` date, or with a \
-         malformed `at` path.",
-        "Give the waiver `rule`, a non-empty `reason` and an `expires` date such as \
-         2027-01-31.",
+        "Reports a waiver without a rule, a reason or an `expires` date, one naming a \
+         rule that does not exist, or one whose `at` is not a path of the estate.",
+        "Give the waiver a known `rule`, a non-empty `reason`, an `expires` date such as \
+         2027-01-31 (a TOML date, not a string) and, optionally, an `at` path as findings \
+         print it, such as `servers[\"osce-hq\"].os`.",
+    ),
+    (
+        WAIVER_TOO_LONG,
+        Severity::Error,
+        "Waiver that expires too far ahead",
+        "Reports a waiver whose `expires` date lies further ahead than `max_waiver_days` \
+         of `preflight.toml` allow (365 days by default). It waives nothing.",
+        "Choose an earlier date, and review the waiver again then.",
+    ),
+    (
+        WAIVER_ADDED,
+        Severity::Warning,
+        "Waiver added by the change",
+        "In `diff`, reports each waiver the head has and the base has not with the same \
+         rule, path, reason and expiry: a change that waives its own findings says so.",
+        "Have the waiver reviewed; `--deny warnings` or a `deny` level for this rule \
+         makes added waivers fail the run.",
     ),
 ];
 

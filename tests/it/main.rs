@@ -10,3 +10,4 @@ mod output;
 mod pack;
 mod properties;
 mod support;
+mod waivers;
