@@ -1,8 +1,8 @@
 //! The `check` and `diff` commands: flags into settings, one pipeline run, output.
 
-use super::{emit, style, CheckArgs, CommonArgs, DenyLevel, DiffArgs};
+use super::{emit, style, CheckArgs, CommonArgs, DenyLevel, DiffArgs, PolicySide};
 use crate::files;
-use crate::gate::git::Base;
+use crate::gate::{git::Base, policy};
 use crate::output;
 use crate::pipeline::{self, Input};
 use crate::report::{Failure, FailureKind, Report, Severity};
@@ -53,10 +53,42 @@ pub(super) fn check(a: CheckArgs) -> u8 {
 }
 
 pub(super) fn diff(a: DiffArgs) -> u8 {
-    let (settings, mut failures) = Settings::resolve(&flags(&a.common));
-    let pairs = match (&a.git, a.files.as_slice()) {
+    let mut flags = flags(&a.common);
+    let mut early = Vec::new();
+    let mut changes = Vec::new();
+    // Holds the base's policy files until the run is over.
+    let mut _policy = None;
+    let base = match (&a.git, a.files.as_slice()) {
+        (Some(rev), [path]) => match Base::open(rev, path) {
+            Ok(base) => Some((base, path.clone())),
+            Err(e) => {
+                let f = Failure::unlocated(FailureKind::Io, files::display(path), e);
+                let (settings, mut failures) = Settings::resolve(&flags);
+                failures.push(f);
+                let report = pipeline::check_inputs(&settings, Vec::new(), failures);
+                print_report(&report, &a.common);
+                return 2;
+            }
+        },
+        _ => None,
+    };
+    if let Some((base, path)) = &base {
+        match policy::from_base(base, &flags) {
+            Ok(p) => {
+                changes.clone_from(&p.changes);
+                if a.policy == PolicySide::Base {
+                    flags = p.flags.clone();
+                }
+                _policy = Some(p);
+            }
+            Err(e) => early.push(policy::failure(path, e)),
+        }
+    }
+    let (settings, mut failures) = Settings::resolve(&flags);
+    failures.extend(early);
+    let pairs = match (&base, a.files.as_slice()) {
         (None, [base, head]) => vec![(Input::Path(base.clone()), Input::Path(head.clone()))],
-        (Some(rev), [path]) => match git_pairs(rev, path, &mut failures) {
+        (Some((base, path)), [_]) => match git_pairs(base, path, &mut failures) {
             Ok(pairs) => pairs,
             Err(e) => {
                 failures.push(Failure::unlocated(FailureKind::Io, files::display(path), e));
@@ -74,7 +106,8 @@ pub(super) fn diff(a: DiffArgs) -> u8 {
             return 2;
         }
     };
-    let report = pipeline::diff(&settings, pairs, failures);
+    let mut report = pipeline::diff(&settings, pairs, failures);
+    report.policy_changes = changes;
     print_report(&report, &a.common);
     report.exit_code()
 }
@@ -82,11 +115,11 @@ pub(super) fn diff(a: DiffArgs) -> u8 {
 /// The (base, head) pairs `path` stands for against git revision `rev`: one file, or
 /// every estate below a directory in either tree. A side without the file is absent.
 fn git_pairs(
-    rev: &str,
+    base: &Base,
     path: &Path,
     failures: &mut Vec<Failure>,
 ) -> Result<Vec<(Input, Input)>, String> {
-    let base = Base::open(rev, path)?;
+    let rev = &base.rev;
     let rel = base
         .relative(path)
         .ok_or_else(|| "lies outside the git work tree".to_string())?;

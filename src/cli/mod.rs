@@ -70,8 +70,20 @@ pub struct DiffArgs {
     /// Compare PATH at this git revision (the base) with the working copy (the head)
     #[arg(long, value_name = "REV")]
     pub git: Option<String>,
+    /// With --git: whose preflight.toml and rule directories decide the run
+    #[arg(long, value_enum, default_value_t = PolicySide::Base)]
+    pub policy: PolicySide,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Where a diff's policy comes from.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicySide {
+    /// The base revision's: a change cannot loosen the gate it is judged by
+    Base,
+    /// The work tree's, for repositories that review policy another way
+    Head,
 }
 
 /// Flags shared by `check` and `diff`.

@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod date;
 pub mod git;
+pub mod policy;
 pub mod waivers;
 
 use crate::config::{Level, Levels};

@@ -204,6 +204,16 @@ pub fn render(report: &Report, style: Style) -> String {
     for f in &report.failures {
         render_failure(&mut out, f, style);
     }
+    if !report.policy_changes.is_empty() {
+        out.push_str(&format!(
+            "policy changes in this change (review them; the base's policy was applied unless --policy head): {}\n",
+            report.policy_changes.len()
+        ));
+        for c in &report.policy_changes {
+            out.push_str(&format!("  {} {}\n", c.change, c.file));
+        }
+        out.push('\n');
+    }
     if report.comparison.is_some() {
         let (new, old): (Vec<&Finding>, Vec<&Finding>) = report
             .findings

@@ -1,6 +1,6 @@
 //! `--format json`: the machine-readable contract (version 1) other tools rely on.
 
-use crate::report::{Failure, Finding, Fixed, Report, Status};
+use crate::report::{Failure, Finding, Fixed, PolicyChange, Report, Status};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -10,6 +10,8 @@ struct JsonReport<'a> {
     failures: Vec<JsonFailure<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fixed: Option<&'a [Fixed]>,
+    #[serde(skip_serializing_if = "<[PolicyChange]>::is_empty")]
+    policy_changes: &'a [PolicyChange],
     summary: Summary,
 }
 
@@ -110,6 +112,7 @@ pub fn render(report: &Report) -> String {
         findings: report.findings.iter().map(JsonFinding::new).collect(),
         failures: report.failures.iter().map(failure).collect(),
         fixed: report.comparison.as_ref().map(|c| c.fixed.as_slice()),
+        policy_changes: &report.policy_changes,
         summary: Summary {
             files: report.files,
             rules: report.rules,

@@ -62,6 +62,13 @@ pub fn render(report: &Report) -> String {
         c.notes,
         report.failures.len()
     ));
+    if !report.policy_changes.is_empty() {
+        out.push_str("### Policy changes\n\n| file | change |\n|---|---|\n");
+        for c in &report.policy_changes {
+            out.push_str(&format!("| {} | {} |\n", cell(&c.file), cell(&c.change)));
+        }
+        out.push('\n');
+    }
     if !report.failures.is_empty() {
         out.push_str("### Failures\n\n| kind | file | message |\n|---|---|---|\n");
         for f in &report.failures {

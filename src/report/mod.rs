@@ -233,6 +233,16 @@ pub struct Report {
     pub fail_on: Severity,
     /// Documentation of the rules that ran, for formats that describe them.
     pub rule_docs: Vec<RuleDoc>,
+    /// Policy files the change under review touches (diff against a git base).
+    pub policy_changes: Vec<PolicyChange>,
+}
+
+/// A policy file (config or rule) the change adds, modifies or deletes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyChange {
+    pub file: String,
+    /// `added`, `modified` or `deleted`.
+    pub change: String,
 }
 
 /// What comparing with a base or baseline found beyond each finding's status.

@@ -52,10 +52,7 @@ impl Repo {
 
     fn diff(&self, rev: &str, path: &str) -> Run {
         let git = format!("--git={rev}");
-        run_in(
-            self.dir.path(),
-            &["diff", &git, path, "--format", "json", "--no-config"],
-        )
+        run_in(self.dir.path(), &["diff", &git, path, "--format", "json"])
     }
 }
 
@@ -118,5 +115,75 @@ fn a_revision_that_looks_like_an_option_is_refused() {
     assert!(
         !repo.path("x.txt").exists(),
         "git was never given the option"
+    );
+}
+
+fn changes(json: &serde_json::Value) -> Vec<(String, String)> {
+    json["policy_changes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    (
+                        c["file"].as_str().unwrap().to_string(),
+                        c["change"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_policy_comes_from_the_base_and_its_changes_are_shown() {
+    let repo = Repo::new();
+    repo.write("estates/a.toml", &repo.apache());
+    for loosen in [
+        "[rules]\n\"officescan/*\" = \"allow\"\n",
+        "builtin = false\n",
+    ] {
+        repo.write("preflight.toml", loosen);
+        let run = |policy: &str| {
+            let git = "--git=HEAD".to_string();
+            run_in(
+                repo.dir.path(),
+                &[
+                    "diff", &git, "estates", "--format", "json", "--policy", policy,
+                ],
+            )
+        };
+        let Run { json, code, .. } = run("base");
+        assert_eq!(
+            code, 1,
+            "{loosen}: the base's policy still fails the change: {json}"
+        );
+        assert_eq!(changes(&json), [("preflight.toml".into(), "added".into())]);
+        let Run { json, code, .. } = run("head");
+        assert_eq!(code, 0, "{loosen}: --policy head applies it: {json}");
+        assert_eq!(changes(&json), [("preflight.toml".into(), "added".into())]);
+    }
+}
+
+#[test]
+fn site_rules_named_by_the_base_config_are_read_from_the_base() {
+    let repo = Repo::new();
+    std::fs::create_dir(repo.path("site")).unwrap();
+    let rule = "//! severity: error\n//! title: No Apache\n//! ## What it does\n//! x\n//! ## Why is this bad?\n//! x\n//! ## How to fix\n//! x\n\nfn check(estate) {\n    for s in estate.servers {\n        if s.web_server == \"Apache\" { fail(s, \"web_server\", \"no apache here\"); }\n    }\n}\n";
+    repo.write("site/no-apache.rhai", rule);
+    repo.write(
+        "preflight.toml",
+        "rule_dirs = [\"site\"]\nbuiltin = false\n",
+    );
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-qm", "site policy"]);
+    // The change adds an Apache server and defuses the rule that would catch it.
+    repo.write("estates/a.toml", &repo.apache());
+    repo.write("site/no-apache.rhai", &rule.replace("fail(", "debug("));
+    let Run { json, code, .. } = repo.diff("HEAD", "estates");
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["findings"][0]["rule"], "site/no-apache");
+    assert_eq!(
+        changes(&json),
+        [("site/no-apache.rhai".into(), "modified".into())]
     );
 }
