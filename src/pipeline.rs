@@ -293,6 +293,16 @@ fn check_keyed(
                 .map(rule_doc)
                 .chain(own_docs.clone())
                 .collect(),
+            checked: estates
+                .iter()
+                .map(|e| (e.index, e.doc.source.name().to_string()))
+                .collect(),
+            root: settings
+                .root
+                .canonicalize()
+                .unwrap_or_else(|_| settings.root.clone())
+                .display()
+                .to_string(),
             ..Report::default()
         };
         report.sort();
@@ -309,6 +319,12 @@ fn rule_doc(r: &Rule) -> RuleDoc {
         requirements: h.requirements.clone(),
         description: h.section("What it does").unwrap_or(&h.title).to_string(),
         help: h.section("How to fix").unwrap_or("").to_string(),
+        markdown: h
+            .sections
+            .iter()
+            .map(|(heading, body)| format!("## {heading}\n{}\n", body.trim_end()))
+            .collect::<Vec<_>>()
+            .join("\n"),
     }
 }
 
@@ -345,6 +361,7 @@ pub fn diff(settings: &Settings, pairs: Vec<(Input, Input)>, failures: Vec<Failu
     }
     head_findings.extend(added);
     report.findings = head_findings;
+    report.checked.retain(|(index, _)| index % 2 == 1);
     baseline::compare(
         &mut report,
         base_findings.iter().map(baseline::Entry::of).collect(),

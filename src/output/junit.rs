@@ -1,8 +1,10 @@
-//! `--format junit`: one test case per rule and file, a failure per finding.
+//! `--format junit`: one test case per estate and rule evaluated, failing exactly when
+//! that rule's findings fail the run; failures of the run are error cases.
 
-use crate::report::Report;
+use crate::report::{Finding, Report};
 use std::collections::BTreeMap;
 
+/// Text made safe for XML 1.0: markup escaped, characters XML forbids removed.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -12,6 +14,7 @@ fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\u{fffe}' | '\u{ffff}' => {}
             c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
             c => out.push(c),
         }
@@ -19,32 +22,36 @@ fn esc(s: &str) -> String {
     out
 }
 
+/// Test runners group cases by class; dots would split a file name into packages.
+fn classname(file: &str) -> String {
+    file.replace('.', "_")
+}
+
 pub fn render(report: &Report) -> String {
-    // file -> rule -> findings that fail the case
-    let mut files: BTreeMap<(usize, String), BTreeMap<String, Vec<String>>> = BTreeMap::new();
-    for f in &report.findings {
-        let file = (f.file_index, f.source.name().to_string());
-        let cases = files.entry(file).or_default();
+    // (position, file) -> rule -> findings that fail the run
+    let mut files: BTreeMap<(usize, String), BTreeMap<String, Vec<&Finding>>> = BTreeMap::new();
+    for (index, name) in &report.checked {
+        let cases = files.entry((*index, name.clone())).or_default();
         for r in &report.rule_docs {
             cases.entry(r.id.clone()).or_default();
         }
-        if !f.waived() {
-            cases.entry(f.rule.clone()).or_default().push(format!(
-                "{}: {} [{}] {}",
-                f.location(),
-                f.severity.as_str(),
-                f.path,
-                f.message
-            ));
+    }
+    for f in &report.findings {
+        let cases = files
+            .entry((f.file_index, f.source.name().to_string()))
+            .or_default();
+        let failing = cases.entry(f.rule.clone()).or_default();
+        if report.fails(f) {
+            failing.push(f);
         }
     }
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let total_cases: usize = files.values().map(|c| c.len()).sum();
+    let total_cases: usize = files.values().map(|c| c.len()).sum::<usize>() + report.failures.len();
     let total_failures: usize = files
         .values()
         .flat_map(|c| c.values())
         .filter(|v| !v.is_empty())
         .count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
         "<testsuites name=\"preflight\" tests=\"{total_cases}\" failures=\"{total_failures}\" errors=\"{}\">\n",
         report.failures.len()
@@ -56,27 +63,29 @@ pub fn render(report: &Report) -> String {
             esc(file),
             cases.len()
         ));
-        for (rule, found) in cases {
+        for (rule, failing) in cases {
             out.push_str(&format!(
                 "    <testcase name=\"{}\" classname=\"{}\"",
                 esc(rule),
-                esc(file)
+                esc(&classname(file))
             ));
-            if found.is_empty() {
+            if failing.is_empty() {
                 out.push_str("/>\n");
                 continue;
             }
-            out.push_str(">\n");
-            for text in found {
-                let message = text.split_once("] ").map_or(text.as_str(), |(_, m)| m);
-                out.push_str(&format!(
-                    "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
-                    esc(message),
-                    esc(rule),
-                    esc(text)
-                ));
-            }
-            out.push_str("    </testcase>\n");
+            let lines: Vec<String> = failing
+                .iter()
+                .map(|f| {
+                    let at = f.source.line_col(f.span.start);
+                    format!("line {}: {} ({})", at.line, f.message, f.path)
+                })
+                .collect();
+            out.push_str(&format!(
+                ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",
+                esc(&format!("{} finding(s) of {rule}", failing.len())),
+                esc(rule),
+                esc(&lines.join("\n"))
+            ));
         }
         out.push_str("  </testsuite>\n");
     }
@@ -85,7 +94,7 @@ pub fn render(report: &Report) -> String {
             "  <testsuite name=\"preflight failures\" tests=\"{0}\" failures=\"0\" errors=\"{0}\">\n",
             report.failures.len()
         ));
-        for f in &report.failures {
+        for (i, f) in report.failures.iter().enumerate() {
             let at = match (&f.source, &f.span) {
                 (Some(s), Some(span)) => {
                     let lc = s.line_col(span.start);
@@ -94,9 +103,10 @@ pub fn render(report: &Report) -> String {
                 _ => f.file.clone(),
             };
             out.push_str(&format!(
-                "    <testcase name=\"{}\" classname=\"{}\">\n      <error message=\"{}\" type=\"{}\">{at}: {}</error>\n    </testcase>\n",
-                esc(&f.file),
+                "    <testcase name=\"{} {} #{}\" classname=\"preflight\">\n      <error message=\"{}\" type=\"{}\">{at}: {}</error>\n    </testcase>\n",
                 f.kind.as_str(),
+                esc(&f.file),
+                i + 1,
                 esc(&f.message),
                 f.kind.as_str(),
                 esc(&f.message)

@@ -24,9 +24,39 @@ fn region(source: &crate::estate::Source, span: &std::ops::Range<usize>) -> Valu
     })
 }
 
-fn uri(file: &str) -> String {
-    // Relative paths stay relative (resolved against the checkout); spaces escaped.
-    file.replace('%', "%25").replace(' ', "%20")
+/// Percent-encodes every byte of a path but unreserved characters and `/`.
+fn encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An absolute path as a `file://` URI.
+fn file_uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    if path.starts_with('/') {
+        format!("file://{}", encode(&path))
+    } else {
+        format!("file:///{}", encode(&path))
+    }
+}
+
+/// Where a file is: relative to the repository root when it lies below it.
+fn artifact(file: &str) -> Value {
+    let absolute = file.starts_with('/') || file.get(1..3) == Some(":/");
+    if absolute {
+        json!({ "uri": file_uri(file) })
+    } else if file.starts_with("../") {
+        json!({ "uri": encode(file) })
+    } else {
+        json!({ "uri": encode(file), "uriBaseId": "%SRCROOT%" })
+    }
 }
 
 fn result(f: &Finding, rule_index: Option<usize>) -> Value {
@@ -36,7 +66,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
         "message": { "text": f.message },
         "locations": [{
             "physicalLocation": {
-                "artifactLocation": { "uri": uri(f.source.name()) },
+                "artifactLocation": artifact(&f.file),
                 "region": region(&f.source, &f.span),
             },
             "logicalLocations": [{ "fullyQualifiedName": f.path, "kind": "member" }],
@@ -56,7 +86,7 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
                     "id": i + 1,
                     "message": { "text": l.text },
                     "physicalLocation": {
-                        "artifactLocation": { "uri": uri(f.source.name()) },
+                        "artifactLocation": artifact(&f.file),
                         "region": region(&f.source, &l.span),
                     },
                 })
@@ -82,7 +112,7 @@ fn notification(f: &Failure) -> Value {
         "message": { "text": match &f.note { Some(n) => format!("{} ({n})", f.message), None => f.message.clone() } },
         "descriptor": { "id": f.kind.as_str() },
     });
-    let mut loc = json!({ "physicalLocation": { "artifactLocation": { "uri": uri(&f.file) } } });
+    let mut loc = json!({ "physicalLocation": { "artifactLocation": artifact(&f.file) } });
     if let (Some(src), Some(span)) = (&f.source, &f.span) {
         loc["physicalLocation"]["region"] = region(src, span);
     }
@@ -100,7 +130,10 @@ pub fn render(report: &Report) -> String {
                 "name": r.id.rsplit('/').next().unwrap_or(&r.id),
                 "shortDescription": { "text": r.title },
                 "fullDescription": { "text": r.description },
-                "help": { "text": if r.help.is_empty() { r.title.clone() } else { r.help.clone() } },
+                "help": {
+                    "text": if r.help.is_empty() { r.title.clone() } else { r.help.clone() },
+                    "markdown": r.markdown,
+                },
                 "defaultConfiguration": { "level": level(r.severity) },
                 "properties": { "requirements": r.requirements },
             })
@@ -126,6 +159,9 @@ pub fn render(report: &Report) -> String {
             }],
             "results": results,
             "columnKind": "unicodeCodePoints",
+            "originalUriBaseIds": {
+                "%SRCROOT%": { "uri": format!("{}/", file_uri(&report.root).trim_end_matches('/')) },
+            },
         }],
     });
     serde_json::to_string_pretty(&sarif).expect("serialises") + "\n"

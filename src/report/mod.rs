@@ -235,6 +235,10 @@ pub struct Report {
     pub rule_docs: Vec<RuleDoc>,
     /// Policy files the change under review touches (diff against a git base).
     pub policy_changes: Vec<PolicyChange>,
+    /// The estates checked, as (position among inputs, name shown), in order.
+    pub checked: Vec<(usize, String)>,
+    /// The repository root files are named relative to, as an absolute path.
+    pub root: String,
 }
 
 /// A policy file (config or rule) the change adds, modifies or deletes.
@@ -261,6 +265,8 @@ pub struct RuleDoc {
     pub requirements: Vec<String>,
     pub description: String,
     pub help: String,
+    /// The whole documentation, as Markdown.
+    pub markdown: String,
 }
 
 /// Finding counts by severity, waived findings left out.

@@ -71,6 +71,7 @@ pub fn docs() -> Vec<RuleDoc> {
             requirements: Vec::new(),
             description: (*what).to_string(),
             help: (*fix).to_string(),
+            markdown: format!("## What it does\n{what}\n\n## How to fix\n{fix}\n"),
         })
         .collect();
     docs.sort_by(|a, b| a.id.cmp(&b.id));
