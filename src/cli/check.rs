@@ -43,13 +43,13 @@ pub(super) fn check(a: CheckArgs) -> u8 {
         ..flags(&a.common)
     });
     let report = pipeline::check(&settings, failures);
-    print_report(&report, &a.common);
     // Recording a baseline is maintenance: it succeeds when the file was written.
-    if a.write_baseline.is_some() && report.failures.is_empty() {
+    let code = if a.write_baseline.is_some() && report.failures.is_empty() {
         0
     } else {
         report.exit_code()
-    }
+    };
+    finish(&report, &a.common, code)
 }
 
 pub(super) fn diff(a: DiffArgs) -> u8 {
@@ -66,8 +66,7 @@ pub(super) fn diff(a: DiffArgs) -> u8 {
                 let (settings, mut failures) = Settings::resolve(&flags);
                 failures.push(f);
                 let report = pipeline::check_inputs(&settings, Vec::new(), failures);
-                print_report(&report, &a.common);
-                return 2;
+                return finish(&report, &a.common, 2);
             }
         },
         _ => None,
@@ -93,8 +92,7 @@ pub(super) fn diff(a: DiffArgs) -> u8 {
             Err(e) => {
                 failures.push(Failure::unlocated(FailureKind::Io, files::display(path), e));
                 let report = pipeline::check_inputs(&settings, Vec::new(), failures);
-                print_report(&report, &a.common);
-                return 2;
+                return finish(&report, &a.common, 2);
             }
         },
         (None, _) => {
@@ -108,8 +106,8 @@ pub(super) fn diff(a: DiffArgs) -> u8 {
     };
     let mut report = pipeline::diff(&settings, pairs, failures);
     report.policy_changes = changes;
-    print_report(&report, &a.common);
-    report.exit_code()
+    let code = report.exit_code();
+    finish(&report, &a.common, code)
 }
 
 /// The (base, head) pairs `path` stands for against git revision `rev`: one file, or
@@ -180,6 +178,26 @@ fn git_pairs(
     Ok(pairs)
 }
 
-fn print_report(report: &Report, c: &CommonArgs) {
+/// Prints the report and writes every `--output`; a file that cannot be written is
+/// a failure of the run, said on stderr and in the exit code.
+fn print_report(report: &Report, c: &CommonArgs) -> bool {
     emit(&output::render(report, c.format, &style(c.output.color)));
+    let mut written = true;
+    for (format, path) in &c.outputs {
+        let text = output::render(report, *format, &crate::output::Style::default());
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("error: cannot write {}: {e}", files::display(path));
+            written = false;
+        }
+    }
+    written
+}
+
+/// The exit code of a printed run: 2 when an output could not be written.
+fn finish(report: &Report, c: &CommonArgs, code: u8) -> u8 {
+    if print_report(report, c) {
+        code
+    } else {
+        2
+    }
 }

@@ -94,6 +94,9 @@ pub struct CommonArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Also write the report in FORMAT to PATH (repeatable), from the same run
+    #[arg(long = "output", value_name = "FORMAT=PATH", value_parser = parse_output)]
+    pub outputs: Vec<(Format, PathBuf)>,
     /// Worker threads (default: all cores)
     #[arg(long, short)]
     pub jobs: Option<usize>,
@@ -116,6 +119,23 @@ pub struct CommonArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+fn parse_output(spec: &str) -> Result<(Format, PathBuf), String> {
+    let (format, path) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("`{spec}` is not FORMAT=PATH"))?;
+    let format = Format::from_str(format, true).map_err(|_| {
+        let names: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_string()))
+            .collect();
+        format!("`{format}` is not a format ({})", names.join(", "))
+    })?;
+    if path.is_empty() {
+        return Err(format!("`{spec}` names no file"));
+    }
+    Ok((format, PathBuf::from(path)))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
