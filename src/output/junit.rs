@@ -114,6 +114,17 @@ pub fn render(report: &Report) -> String {
         }
         out.push_str("  </testsuite>\n");
     }
+    if !report.policy_changes.is_empty() {
+        let list: Vec<String> = report
+            .policy_changes
+            .iter()
+            .map(|c| format!("{} {}", c.change, c.file))
+            .collect();
+        out.push_str(&format!(
+            "  <testsuite name=\"preflight policy\" tests=\"1\" failures=\"0\" errors=\"0\">\n    <testcase name=\"policy changes\" classname=\"preflight\">\n      <system-out>{}</system-out>\n    </testcase>\n  </testsuite>\n",
+            esc(&list.join("\n"))
+        ));
+    }
     out.push_str("</testsuites>\n");
     out
 }

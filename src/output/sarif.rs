@@ -155,7 +155,16 @@ pub fn render(report: &Report) -> String {
             }},
             "invocations": [{
                 "executionSuccessful": report.failures.is_empty(),
-                "toolExecutionNotifications": report.failures.iter().map(notification).collect::<Vec<_>>(),
+                "toolExecutionNotifications": report
+                    .failures
+                    .iter()
+                    .map(notification)
+                    .chain(report.policy_changes.iter().map(|c| json!({
+                        "level": "warning",
+                        "message": { "text": format!("the change {} policy file {}", c.change, c.file) },
+                        "descriptor": { "id": "policy-change" },
+                    })))
+                    .collect::<Vec<_>>(),
             }],
             "results": results,
             "columnKind": "unicodeCodePoints",

@@ -158,6 +158,18 @@ fn the_policy_comes_from_the_base_and_its_changes_are_shown() {
             "{loosen}: the base's policy still fails the change: {json}"
         );
         assert_eq!(changes(&json), [("preflight.toml".into(), "added".into())]);
+        for format in ["human", "markdown", "github", "sarif", "junit"] {
+            let git = "--git=HEAD".to_string();
+            let out = run_in(
+                repo.dir.path(),
+                &["diff", &git, "estates", "--format", format],
+            );
+            assert!(
+                out.stdout.contains("preflight.toml"),
+                "{format}: {}",
+                out.stdout
+            );
+        }
         let Run { json, code, .. } = run("head");
         assert_eq!(code, 0, "{loosen}: --policy head applies it: {json}");
         assert_eq!(changes(&json), [("preflight.toml".into(), "added".into())]);
