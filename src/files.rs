@@ -9,9 +9,30 @@ use std::sync::Arc;
 /// Files larger than this are refused unless the limit is raised.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 512 << 20;
 
-/// Every file with extension `ext` below `dir`, in sorted order. Hidden entries and
-/// symbolic links to directories are skipped; unreadable directories are failures.
+/// Every file with extension `ext` below `dir`, in sorted order. Hidden entries are
+/// skipped. A symbolic link is followed only when its target lies inside `dir`; one
+/// leading out, and any special file (FIFO, device, socket) named like an input, is an
+/// `unsafe-path` failure, read not at all. Unreadable directories are failures.
 pub fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>, failures: &mut Vec<Failure>) {
+    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let mut visited = std::collections::HashSet::new();
+    walk_in(&root, dir, ext, out, failures, &mut visited);
+}
+
+fn walk_in(
+    root: &Path,
+    dir: &Path,
+    ext: &str,
+    out: &mut Vec<PathBuf>,
+    failures: &mut Vec<Failure>,
+    visited: &mut std::collections::HashSet<PathBuf>,
+) {
+    // A link back up the tree must not walk for ever.
+    if let Ok(real) = dir.canonicalize() {
+        if !visited.insert(real) {
+            return;
+        }
+    }
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -34,21 +55,67 @@ pub fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>, failures: &mut Vec<Fa
         let Ok(kind) = entry.file_type() else {
             continue;
         };
-        if kind.is_dir() {
-            walk(&path, ext, out, failures);
-        } else if path.extension().is_some_and(|e| e == ext) {
-            if path.is_file() {
-                out.push(path);
-            } else if kind.is_symlink() {
-                // Skipping it silently would hide a file the user meant to check.
-                failures.push(Failure::unlocated(
+        let wanted = path.extension().is_some_and(|e| e == ext);
+        if kind.is_symlink() {
+            match fs::metadata(&path) {
+                Err(_) if wanted => failures.push(Failure::unlocated(
+                    // Skipping it silently would hide a file the user meant to check.
                     FailureKind::Io,
                     display(&path),
                     "broken symbolic link",
-                ));
+                )),
+                Err(_) => {}
+                Ok(meta) if meta.is_dir() || wanted => match admit(&path, root) {
+                    Err(f) => failures.push(f),
+                    Ok(()) if meta.is_dir() => walk_in(root, &path, ext, out, failures, visited),
+                    Ok(()) => out.push(path),
+                },
+                Ok(_) => {}
+            }
+        } else if kind.is_dir() {
+            walk_in(root, &path, ext, out, failures, visited);
+        } else if wanted {
+            match admit(&path, root) {
+                Ok(()) => out.push(path),
+                Err(f) => failures.push(f),
             }
         }
     }
+}
+
+/// Whether `path` may be read as an input under `root`: a regular file or directory,
+/// and, when it is a symbolic link, one whose target lies inside `root`.
+pub fn admit(path: &Path, root: &Path) -> Result<(), Failure> {
+    let unsafe_path =
+        |message: String| Failure::unlocated(FailureKind::UnsafePath, display(path), message);
+    let real = path.canonicalize().map_err(|e| {
+        Failure::unlocated(
+            FailureKind::Io,
+            display(path),
+            format!("cannot read: {}", describe(&e)),
+        )
+    })?;
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    if path.is_symlink() && !real.starts_with(&root) {
+        return Err(unsafe_path(format!(
+            "refused: it leads outside {} (to {}); only files inside the checked tree are read",
+            display(&root),
+            display(&real)
+        )));
+    }
+    let meta = fs::metadata(&real).map_err(|e| {
+        Failure::unlocated(
+            FailureKind::Io,
+            display(path),
+            format!("cannot read: {}", describe(&e)),
+        )
+    })?;
+    if !(meta.is_file() || meta.is_dir()) {
+        return Err(unsafe_path(
+            "refused: not a regular file (a FIFO, device or socket)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A path as shown to users: forward slashes, no leading `./`.
@@ -96,13 +163,29 @@ pub fn read_text_capped(path: &Path, max_size: u64) -> Result<Source, Box<Failur
     if meta.is_dir() {
         return Err(io("is a directory".into()));
     }
-    if meta.len() > max_size {
-        return Err(io(format!(
-            "file is {} bytes, over the limit of {max_size} bytes (raise it with --max-file-size)",
-            meta.len()
+    if !meta.is_file() {
+        return Err(Box::new(Failure::unlocated(
+            FailureKind::UnsafePath,
+            name,
+            "refused: not a regular file (a FIFO, device or socket)",
         )));
     }
-    let bytes = fs::read(path).map_err(|e| io(format!("cannot read: {}", describe(&e))))?;
+    let too_big = |size: String| {
+        io(format!(
+            "file is {size} bytes, over the limit of {max_size} bytes (raise it with --max-file-size)"
+        ))
+    };
+    if meta.len() > max_size {
+        return Err(too_big(meta.len().to_string()));
+    }
+    // The reported size can lie (special files report 0): the read itself is bounded.
+    let file = fs::File::open(path).map_err(|e| io(format!("cannot read: {}", describe(&e))))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, max_size + 1), &mut bytes)
+        .map_err(|e| io(format!("cannot read: {}", describe(&e))))?;
+    if bytes.len() as u64 > max_size {
+        return Err(too_big(format!("more than {max_size}")));
+    }
     source_from_bytes(name, bytes)
 }
 
@@ -131,5 +214,22 @@ fn describe(e: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "no such file or directory".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_bounded_whatever_the_reported_size() {
+        // /dev/zero reports no size and never ends.
+        let err = read_text_capped(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert_eq!(err.kind, FailureKind::UnsafePath);
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.toml");
+        std::fs::write(&big, vec![b'#'; 2048]).unwrap();
+        let err = read_text_capped(&big, 1024).unwrap_err();
+        assert!(err.message.contains("over the limit"), "{}", err.message);
     }
 }

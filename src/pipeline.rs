@@ -117,13 +117,24 @@ pub fn load_rules(builtin: bool, dirs: &[PathBuf], limits: &Limits, verbose: boo
 }
 
 /// Expands directories into their `*.toml` files; missing paths become failures.
-pub fn expand(paths: &[PathBuf], failures: &mut Vec<Failure>) -> Vec<PathBuf> {
+/// A file given directly must lie inside `root` (the repository root, else the current
+/// directory); a directory given is the root of its own walk.
+pub fn expand(paths: &[PathBuf], root: &Path, failures: &mut Vec<Failure>) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
             files::walk(p, "toml", &mut out, failures);
         } else if p.exists() {
-            out.push(p.clone());
+            match files::admit(p, root) {
+                Ok(()) => out.push(p.clone()),
+                Err(f) => failures.push(f),
+            }
+        } else if p.is_symlink() {
+            failures.push(Failure::unlocated(
+                FailureKind::Io,
+                files::display(p),
+                "broken symbolic link",
+            ));
         } else {
             failures.push(Failure::unlocated(
                 FailureKind::Io,
@@ -179,7 +190,7 @@ pub fn parse_source(index: usize, source: Arc<Source>) -> Result<Estate, Vec<Fai
 /// Checks `settings.paths`, with the baseline steps when settings name them;
 /// `failures` are what went wrong before the run (resolving settings).
 pub fn check(settings: &Settings, mut failures: Vec<Failure>) -> Report {
-    let inputs = expand(&settings.paths, &mut failures)
+    let inputs = expand(&settings.paths, &settings.root, &mut failures)
         .into_iter()
         .map(Input::Path)
         .collect();

@@ -127,7 +127,7 @@ fn git_pairs(
     let mut heads: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut bases: BTreeSet<String> = BTreeSet::new();
     if is_dir {
-        for p in pipeline::expand(&[path.to_path_buf()], failures) {
+        for p in pipeline::expand(&[path.to_path_buf()], &base.root, failures) {
             if let Some(r) = base.relative(&p) {
                 heads.insert(r, p);
             }
@@ -145,8 +145,17 @@ fn git_pairs(
             }
         }
     } else {
-        if path.exists() {
-            heads.insert(rel.clone(), path.to_path_buf());
+        if path.exists() || path.is_symlink() {
+            // The head side is read under the same rules as `check`.
+            match files::admit(path, &base.root) {
+                Ok(()) => {
+                    heads.insert(rel.clone(), path.to_path_buf());
+                }
+                Err(f) => {
+                    failures.push(f);
+                    return Ok(Vec::new());
+                }
+            }
         }
         bases.insert(rel.clone());
     }

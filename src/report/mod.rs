@@ -153,6 +153,7 @@ pub enum FailureKind {
     RuleLimit,
     Config,
     Baseline,
+    UnsafePath,
 }
 
 impl FailureKind {
@@ -166,6 +167,7 @@ impl FailureKind {
             FailureKind::RuleLimit => "rule-limit",
             FailureKind::Config => "config",
             FailureKind::Baseline => "baseline",
+            FailureKind::UnsafePath => "unsafe-path",
         }
     }
 }

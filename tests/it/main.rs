@@ -10,6 +10,7 @@ mod git_diff;
 mod hostile;
 mod output;
 mod pack;
+mod paths;
 mod properties;
 mod support;
 mod waivers;
