@@ -191,6 +191,15 @@ pub fn read_text_capped(path: &Path, max_size: u64) -> Result<Source, Box<Failur
 
 /// Builds a source from raw bytes; invalid UTF-8 is a located failure.
 pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Result<Source, Box<Failure>> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        // Windows PowerShell 5 writes UTF-16 by default; show none of its bytes.
+        return Err(Box::new(Failure::unlocated(
+            FailureKind::Io,
+            name,
+            "file is UTF-16 (it starts with a UTF-16 byte-order mark); estates are UTF-8: save it \
+             as UTF-8, e.g. in PowerShell `Get-Content f.toml | Set-Content -Encoding utf8 f.toml`",
+        )));
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Source::new(name, text)),
         Err(e) => {

@@ -2,8 +2,10 @@
 
 use crate::report::{Report, Severity};
 
-/// Escapes a command's message.
+/// Escapes a command's message; control characters and bidirectional overrides are
+/// written out, never passed to the log viewer.
 fn data(s: &str) -> String {
+    let s = super::excerpt::escape(s);
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")

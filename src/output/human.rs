@@ -1,23 +1,27 @@
 //! Human output: one miette diagnostic per finding and failure, then a summary line.
 
+use super::excerpt::{escape, Excerpt};
 use super::Style;
-use crate::estate::Source;
 use crate::report::{Failure, Finding, Report, Severity, Status};
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 use std::fmt;
 
 struct FindingDiag<'a> {
     f: &'a Finding,
-    site: Option<RuleSite<'a>>,
+    excerpt: Excerpt,
+    site: Option<RuleSite>,
 }
 
 /// The `fail(...)` call that reported a finding, shown as a related diagnostic.
-struct RuleSite<'a> {
-    source: &'a Source,
+struct RuleSite {
+    excerpt: Excerpt,
     span: std::ops::Range<usize>,
 }
 
-struct FailureDiag<'a>(&'a Failure);
+struct FailureDiag<'a> {
+    f: &'a Failure,
+    excerpt: Option<Excerpt>,
+}
 
 impl fmt::Debug for FindingDiag<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -26,10 +30,11 @@ impl fmt::Debug for FindingDiag<'_> {
 }
 impl fmt::Display for FindingDiag<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = escape(&self.f.message);
         if self.f.waived() {
-            write!(f, "{} (waived)", self.f.message)
+            write!(f, "{message} (waived)")
         } else {
-            f.write_str(&self.f.message)
+            f.write_str(&message)
         }
     }
 }
@@ -37,7 +42,7 @@ impl std::error::Error for FindingDiag<'_> {}
 
 impl Diagnostic for FindingDiag<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(&self.f.rule))
+        Some(Box::new(escape(&self.f.rule)))
     }
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.f.severity {
@@ -50,21 +55,22 @@ impl Diagnostic for FindingDiag<'_> {
         self.f
             .help
             .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+            .map(|h| Box::new(escape(h)) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&*self.f.source)
+        Some(&self.excerpt)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let primary = LabeledSpan::new_primary_with_span(
-            (!self.f.path.is_empty()).then(|| self.f.path.clone()),
-            self.f.span.clone(),
+            (!self.f.path.is_empty()).then(|| escape(&self.f.path).into_owned()),
+            self.excerpt.span(&self.f.span),
         );
-        let secondary = self
-            .f
-            .labels
-            .iter()
-            .map(|l| LabeledSpan::new_with_span(Some(l.text.clone()), l.span.clone()));
+        let secondary = self.f.labels.iter().map(|l| {
+            LabeledSpan::new_with_span(
+                Some(escape(&l.text).into_owned()),
+                self.excerpt.span(&l.span),
+            )
+        });
         Some(Box::new(std::iter::once(primary).chain(secondary)))
     }
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
@@ -73,43 +79,43 @@ impl Diagnostic for FindingDiag<'_> {
     }
 }
 
-impl fmt::Debug for RuleSite<'_> {
+impl fmt::Debug for RuleSite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("reported here")
     }
 }
-impl fmt::Display for RuleSite<'_> {
+impl fmt::Display for RuleSite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("reported here")
     }
 }
-impl std::error::Error for RuleSite<'_> {}
+impl std::error::Error for RuleSite {}
 
-impl Diagnostic for RuleSite<'_> {
+impl Diagnostic for RuleSite {
     fn severity(&self) -> Option<miette::Severity> {
         Some(miette::Severity::Advice)
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(self.source)
+        Some(&self.excerpt)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         Some(Box::new(std::iter::once(
-            LabeledSpan::new_primary_with_span(None, self.span.clone()),
+            LabeledSpan::new_primary_with_span(None, self.excerpt.span(&self.span)),
         )))
     }
 }
 
 impl fmt::Debug for FailureDiag<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.message)
+        f.write_str(&self.f.message)
     }
 }
 impl fmt::Display for FailureDiag<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.source.is_none() {
-            write!(f, "{}: {}", self.0.file, self.0.message)
+        if self.f.source.is_none() {
+            write!(f, "{}: {}", escape(&self.f.file), escape(&self.f.message))
         } else {
-            f.write_str(&self.0.message)
+            f.write_str(&escape(&self.f.message))
         }
     }
 }
@@ -117,21 +123,25 @@ impl std::error::Error for FailureDiag<'_> {}
 
 impl Diagnostic for FailureDiag<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(format!("failure::{}", self.0.kind.as_str())))
+        Some(Box::new(format!("failure::{}", self.f.kind.as_str())))
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.0
+        self.f
             .note
             .as_ref()
-            .map(|n| Box::new(n) as Box<dyn fmt::Display>)
+            .map(|n| Box::new(escape(n)) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.0.source.as_deref().map(|s| s as &dyn SourceCode)
+        self.excerpt.as_ref().map(|e| e as &dyn SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.0.span.clone()?;
+        let span = self.f.span.clone()?;
+        let excerpt = self.excerpt.as_ref()?;
         Some(Box::new(std::iter::once(
-            LabeledSpan::new_primary_with_span(Some(self.0.kind.as_str().to_string()), span),
+            LabeledSpan::new_primary_with_span(
+                Some(self.f.kind.as_str().to_string()),
+                excerpt.span(&span),
+            ),
         )))
     }
 }
@@ -149,10 +159,14 @@ fn handler(style: Style) -> GraphicalReportHandler {
 
 /// Renders one finding, with the rule's call site as a related diagnostic.
 pub fn render_finding(out: &mut String, f: &Finding, style: Style) {
+    let spans: Vec<_> = std::iter::once(f.span.clone())
+        .chain(f.labels.iter().map(|l| l.span.clone()))
+        .collect();
     let diag = FindingDiag {
         f,
+        excerpt: Excerpt::new(&f.source, &spans),
         site: f.call_site.as_ref().map(|(source, span)| RuleSite {
-            source,
+            excerpt: Excerpt::new(source, std::slice::from_ref(span)),
             span: span.clone(),
         }),
     };
@@ -161,7 +175,11 @@ pub fn render_finding(out: &mut String, f: &Finding, style: Style) {
 }
 
 pub fn render_failure(out: &mut String, f: &Failure, style: Style) {
-    let _ = handler(style).render_report(out, &FailureDiag(f));
+    let excerpt = match (&f.source, &f.span) {
+        (Some(source), Some(span)) => Some(Excerpt::new(source, std::slice::from_ref(span))),
+        _ => None,
+    };
+    let _ = handler(style).render_report(out, &FailureDiag { f, excerpt });
     out.push('\n');
 }
 

@@ -21,7 +21,7 @@ fn cell(s: &str) -> String {
             // A zero-width space keeps `@team` from notifying anyone.
             '@' => out.push_str("@\u{200b}"),
             '\n' | '\r' => out.push(' '),
-            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c if super::excerpt::hidden(c) => out.push_str(&c.escape_unicode().to_string()),
             c => out.push(c),
         }
     }

@@ -1,6 +1,7 @@
 //! Every output format, each in its own file, behind one [`render`]. A format reads the
 //! findings model (`report`) and nothing else; adding one is one file and one arm here.
 
+pub mod excerpt;
 pub mod github;
 pub mod human;
 pub mod json;

@@ -13,4 +13,5 @@ mod pack;
 mod paths;
 mod properties;
 mod support;
+mod terminal;
 mod waivers;
