@@ -192,10 +192,13 @@ pub fn read_text_capped(path: &Path, max_size: u64) -> Result<Source, Box<Failur
 /// Builds a source from raw bytes; invalid UTF-8 is a located failure.
 pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Result<Source, Box<Failure>> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        // Windows PowerShell 5 writes UTF-16 by default; show none of its bytes.
-        return Err(Box::new(Failure::unlocated(
+        // Windows PowerShell 5 writes UTF-16 by default; show none of its bytes, but
+        // locate the mark (line 1, column 1).
+        let empty = Arc::new(Source::new(name, String::new()));
+        return Err(Box::new(Failure::located(
             FailureKind::Io,
-            name,
+            &empty,
+            0..0,
             "file is UTF-16 (it starts with a UTF-16 byte-order mark); estates are UTF-8: save it \
              as UTF-8, e.g. in PowerShell `Get-Content f.toml | Set-Content -Encoding utf8 f.toml`",
         )));

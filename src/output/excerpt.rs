@@ -193,7 +193,8 @@ mod tests {
         let text = format!("first = 1\n{long}\nlast = 2\n");
         let source = Source::new("t.toml", text.clone());
         let at = text.find("# end").unwrap();
-        let excerpt = Excerpt::new(&source, &[at..at + 5]);
+        let span = at..at + 5;
+        let excerpt = Excerpt::new(&source, std::slice::from_ref(&span));
         let shown = excerpt.text.text();
         assert!(shown.len() < 400, "{}", shown.len());
         let span = excerpt.span(&(at..at + 5));
