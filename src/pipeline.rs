@@ -123,7 +123,15 @@ pub fn expand(paths: &[PathBuf], root: &Path, failures: &mut Vec<Failure>) -> Ve
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
+            let (before, failed) = (out.len(), failures.len());
             files::walk(p, "toml", &mut out, failures);
+            if out.len() == before && failures.len() == failed {
+                failures.push(Failure::unlocated(
+                    FailureKind::NothingToCheck,
+                    files::display(p),
+                    "no estate file (*.toml) below this directory: there is nothing to check",
+                ));
+            }
         } else if p.exists() {
             match files::admit(p, root) {
                 Ok(()) => out.push(p.clone()),
@@ -170,7 +178,17 @@ pub fn load_estates(inputs: &[Input], max_file_size: u64) -> (Vec<Estate>, Vec<F
 
 fn load_one(index: usize, path: &Path, max: u64) -> Result<Estate, Vec<Failure>> {
     let source = files::read_text_capped(path, max).map_err(|f| vec![*f])?;
-    parse_source(index, Arc::new(source))
+    let estate = parse_source(index, Arc::new(source))?;
+    // An estate that says nothing would pass every rule: a gate must not pass on it.
+    if estate.doc.children(estate::ROOT).is_empty() {
+        return Err(vec![Failure::located(
+            FailureKind::NothingToCheck,
+            &estate.doc.source,
+            0..0,
+            "the estate is empty: there is nothing to check",
+        )]);
+    }
+    Ok(estate)
 }
 
 /// Parses one estate text; every syntax error becomes a located failure.
@@ -190,10 +208,17 @@ pub fn parse_source(index: usize, source: Arc<Source>) -> Result<Estate, Vec<Fai
 /// Checks `settings.paths`, with the baseline steps when settings name them;
 /// `failures` are what went wrong before the run (resolving settings).
 pub fn check(settings: &Settings, mut failures: Vec<Failure>) -> Report {
-    let inputs = expand(&settings.paths, &settings.root, &mut failures)
+    let inputs: Vec<Input> = expand(&settings.paths, &settings.root, &mut failures)
         .into_iter()
         .map(Input::Path)
         .collect();
+    if inputs.is_empty() && failures.is_empty() {
+        failures.push(Failure::unlocated(
+            FailureKind::NothingToCheck,
+            "",
+            "no estate to check",
+        ));
+    }
     let baseline = settings
         .baseline
         .as_ref()

@@ -131,13 +131,27 @@ impl Settings {
             }),
             None => Date::today(),
         };
+        // 0 is every core; past a few per core, threads only cost memory.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let most = (4 * cores).max(256);
+        let jobs = match flags.jobs {
+            Some(0) | None => None,
+            Some(n) if n > most => {
+                failures.push(flag_problem(
+                    "jobs",
+                    format!("--jobs {n} is more than {most} (0 means every core)"),
+                ));
+                None
+            }
+            Some(n) => Some(n),
+        };
         let mut rule_dirs = config.rule_dirs.clone();
         rule_dirs.extend(flags.rule_dirs.iter().cloned());
         let settings = Settings {
             paths: flags.paths.clone(),
             rule_dirs,
             builtin: !flags.no_builtin && config.builtin.unwrap_or(true),
-            jobs: flags.jobs,
+            jobs,
             limits,
             max_file_size: flags
                 .max_file_size

@@ -154,6 +154,7 @@ pub enum FailureKind {
     Config,
     Baseline,
     UnsafePath,
+    NothingToCheck,
 }
 
 impl FailureKind {
@@ -168,6 +169,7 @@ impl FailureKind {
             FailureKind::Config => "config",
             FailureKind::Baseline => "baseline",
             FailureKind::UnsafePath => "unsafe-path",
+            FailureKind::NothingToCheck => "nothing-to-check",
         }
     }
 }
