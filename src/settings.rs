@@ -34,6 +34,10 @@ pub struct Flags {
     pub root: Option<PathBuf>,
     /// `--ignore-waivers`: validate waivers, apply none.
     pub ignore_waivers: bool,
+    /// `--select`: rule ids or `pack/*` to run (empty: all).
+    pub select: Vec<String>,
+    /// `--ignore`: rule ids or `pack/*` to skip.
+    pub ignore: Vec<String>,
 }
 
 /// Everything a run needs, resolved.
@@ -68,6 +72,10 @@ pub struct Settings {
     pub max_waiver_days: i64,
     /// Waivers are validated but hide nothing.
     pub ignore_waivers: bool,
+    /// Rule ids or `pack/*` patterns to run; empty runs every rule.
+    pub select: Vec<String>,
+    /// Rule ids or `pack/*` patterns to skip.
+    pub ignore: Vec<String>,
 }
 
 impl Default for Settings {
@@ -89,6 +97,8 @@ impl Default for Settings {
             root: PathBuf::from("."),
             max_waiver_days: waivers::DEFAULT_MAX_DAYS,
             ignore_waivers: false,
+            select: Vec::new(),
+            ignore: Vec::new(),
         }
     }
 }
@@ -170,6 +180,8 @@ impl Settings {
             }),
             max_waiver_days: config.max_waiver_days.unwrap_or(waivers::DEFAULT_MAX_DAYS),
             ignore_waivers: flags.ignore_waivers,
+            select: flags.select.clone(),
+            ignore: flags.ignore.clone(),
         };
         (settings, failures)
     }

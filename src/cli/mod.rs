@@ -106,8 +106,11 @@ pub struct CommonArgs {
     /// Ignore any preflight.toml
     #[arg(long, conflicts_with = "config")]
     pub no_config: bool,
-    /// Fail on warnings too (`warnings`), or on every finding (`notes`)
-    #[arg(long, value_enum, value_name = "LEVEL")]
+    /// The lowest severity that fails the run, as `fail_on` in preflight.toml
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    /// Same as --fail-on warning (`warnings`) or --fail-on note (`notes`)
+    #[arg(long, value_enum, value_name = "LEVEL", conflicts_with = "fail_on")]
     pub deny: Option<DenyLevel>,
     /// The date waivers expire against, YYYY-MM-DD (default: today, UTC)
     #[arg(long, value_name = "DATE")]
@@ -115,6 +118,24 @@ pub struct CommonArgs {
     /// Validate waivers in estates but apply none
     #[arg(long)]
     pub ignore_waivers: bool,
+    /// Run only these rules: ids or `pack/*` (repeatable, comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub select: Vec<String>,
+    /// Skip these rules: ids or `pack/*` (repeatable, comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub ignore: Vec<String>,
+    /// Print only failures and the summary line
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print how many findings each rule reported instead of the findings
+    #[arg(long)]
+    pub statistics: bool,
+    /// Exit 0 even when findings fail the run (failures still exit 2)
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// The name shown for an estate read from standard input (`-`)
+    #[arg(long, value_name = "NAME", default_value = "stdin.toml")]
+    pub stdin_filename: String,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -136,6 +157,13 @@ fn parse_output(spec: &str) -> Result<(Format, PathBuf), String> {
         return Err(format!("`{spec}` names no file"));
     }
     Ok((format, PathBuf::from(path)))
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,10 +244,13 @@ pub enum ColorChoice {
 
 pub(crate) fn style(choice: ColorChoice) -> Style {
     let terminal = std::io::stdout().is_terminal();
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
     let color = match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        // NO_COLOR wins; FORCE_COLOR and CLICOLOR_FORCE colour pipes (CI logs).
+        ColorChoice::Auto if set("NO_COLOR") => false,
+        ColorChoice::Auto => terminal || set("FORCE_COLOR") || set("CLICOLOR_FORCE"),
     };
     let width = if terminal {
         std::env::var("COLUMNS")
@@ -229,7 +260,14 @@ pub(crate) fn style(choice: ColorChoice) -> Style {
     } else {
         100
     };
-    Style { color, width }
+    Style {
+        color,
+        width,
+        // Rule authors (`preflight test`) see the `fail(...)` call; `check` shows it
+        // only with --verbose.
+        rule_sites: true,
+        quiet: false,
+    }
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth reporting.

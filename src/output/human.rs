@@ -165,10 +165,14 @@ pub fn render_finding(out: &mut String, f: &Finding, style: Style) {
     let diag = FindingDiag {
         f,
         excerpt: Excerpt::new(&f.source, &spans),
-        site: f.call_site.as_ref().map(|(source, span)| RuleSite {
-            excerpt: Excerpt::new(source, std::slice::from_ref(span)),
-            span: span.clone(),
-        }),
+        site: f
+            .call_site
+            .as_ref()
+            .filter(|_| style.rule_sites)
+            .map(|(source, span)| RuleSite {
+                excerpt: Excerpt::new(source, std::slice::from_ref(span)),
+                span: span.clone(),
+            }),
     };
     let _ = handler(style).render_report(out, &diag);
     out.push('\n');
@@ -221,6 +225,10 @@ pub fn render(report: &Report, style: Style) -> String {
     let mut out = String::new();
     for f in &report.failures {
         render_failure(&mut out, f, style);
+    }
+    if style.quiet {
+        out.push_str(&summary(report));
+        return out;
     }
     if !report.policy_changes.is_empty() {
         out.push_str(&format!(

@@ -1,8 +1,10 @@
 //! Every output format, each in its own file, behind one [`render`]. A format reads the
 //! findings model (`report`) and nothing else; adding one is one file and one arm here.
 
+pub mod concise;
 pub mod excerpt;
 pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -20,13 +22,21 @@ pub enum Format {
     Junit,
     Github,
     Markdown,
+    /// GitLab Code Quality
+    Gitlab,
+    /// One line per finding: `file:line:col: severity[rule] message`
+    Concise,
 }
 
-/// How to draw human output: colour on or off, and the line width.
+/// How to draw human output.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub color: bool,
     pub width: usize,
+    /// Show the `fail(...)` call in the rule's source under each finding (rule authors).
+    pub rule_sites: bool,
+    /// Only failures and the summary line.
+    pub quiet: bool,
 }
 
 impl Default for Style {
@@ -34,6 +44,8 @@ impl Default for Style {
         Style {
             color: false,
             width: 100,
+            rule_sites: false,
+            quiet: false,
         }
     }
 }
@@ -47,5 +59,26 @@ pub fn render(report: &Report, format: Format, style: &Style) -> String {
         Format::Junit => junit::render(report),
         Format::Github => github::render(report),
         Format::Markdown => markdown::render(report),
+        Format::Gitlab => gitlab::render(report),
+        Format::Concise => concise::render(report),
     }
+}
+
+/// `--statistics`: how many findings each rule reported, most first, then the summary.
+pub fn statistics(report: &Report) -> String {
+    let mut counts: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+    for f in &report.findings {
+        *counts.entry((&f.rule, f.severity.as_str())).or_default() += 1;
+    }
+    let mut rows: Vec<_> = counts.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut out = String::new();
+    for ((rule, severity), n) in rows {
+        out.push_str(&format!(
+            "{n:>7}  {severity:<7}  {}\n",
+            excerpt::escape(rule)
+        ));
+    }
+    out.push_str(&human::summary(report));
+    out
 }

@@ -7,6 +7,7 @@ mod cli;
 mod corpus;
 mod gating;
 mod git_diff;
+mod habits;
 mod hostile;
 mod output;
 mod pack;

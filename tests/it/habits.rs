@@ -1,0 +1,171 @@
+//! Command-line habits users bring from other linters: picking rules, quiet and
+//! statistics output, exit-zero, standard input, forced colour, concise and GitLab
+//! formats, several outputs from one run.
+
+use crate::support::{run, run_with, Run};
+use std::time::Duration;
+
+const VIOLATIONS: &str = "examples/estate-violations.toml";
+
+fn rules_of(json: &serde_json::Value) -> Vec<String> {
+    let mut r: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect();
+    r.dedup();
+    r
+}
+
+#[test]
+fn select_and_ignore_take_ids_and_pack_globs() {
+    let Run { json, .. } = run(&[
+        "check",
+        VIOLATIONS,
+        "--format",
+        "json",
+        "--select",
+        "officescan/server-on-apache,officescan/unknown-key",
+    ]);
+    assert_eq!(json["summary"]["rules"], 2);
+    let Run { json, .. } = run(&[
+        "check",
+        VIOLATIONS,
+        "--format",
+        "json",
+        "--ignore",
+        "officescan/*",
+    ]);
+    assert!(rules_of(&json)
+        .iter()
+        .all(|r| !r.starts_with("officescan/")));
+    let Run { code, stdout, .. } = run(&[
+        "check",
+        VIOLATIONS,
+        "--select",
+        "officescan/server-on-apachee",
+        "--format",
+        "concise",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stdout.contains("did you mean `officescan/server-on-apache`?"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn quiet_statistics_and_exit_zero() {
+    let Run { stdout, code, .. } = run(&["check", VIOLATIONS, "--quiet"]);
+    assert_eq!(code, 1);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let Run { stdout, code, .. } = run(&["check", VIOLATIONS, "--statistics"]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.lines().any(|l| l
+            .trim_start()
+            .starts_with("1  error    officescan/server-on-apache")),
+        "{stdout}"
+    );
+    let Run { code, .. } = run(&["check", VIOLATIONS, "--exit-zero"]);
+    assert_eq!(code, 0);
+    let Run { code, .. } = run(&["check", "tests/data/broken/two-errors.toml", "--exit-zero"]);
+    assert_eq!(code, 2, "failures still fail");
+}
+
+#[test]
+fn the_rule_source_is_shown_only_with_verbose() {
+    let Run { stdout, .. } = run(&["check", VIOLATIONS]);
+    assert!(!stdout.contains(".rhai"), "{stdout}");
+    let Run { stdout, .. } = run(&["check", VIOLATIONS, "-v"]);
+    assert!(stdout.contains("reported here") && stdout.contains(".rhai"));
+}
+
+#[test]
+fn an_estate_can_come_from_standard_input() {
+    let text = std::fs::read(VIOLATIONS).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args([
+            "check",
+            "-",
+            "--stdin-filename",
+            "pasted.toml",
+            "--format",
+            "concise",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(&text)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("pasted.toml:13:8: error[officescan/server-without-ipv6-address]"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn force_color_colours_a_pipe_unless_no_color_says_otherwise() {
+    let limit = Duration::from_secs(60);
+    // The test runner sets NO_COLOR=1; an empty NO_COLOR is unset.
+    let Run { stdout, .. } = run_with(
+        &["check", VIOLATIONS],
+        &[("NO_COLOR", ""), ("FORCE_COLOR", "1")],
+        limit,
+    );
+    assert!(stdout.contains('\u{1b}'));
+    let Run { stdout, .. } = run_with(
+        &["check", VIOLATIONS],
+        &[("NO_COLOR", ""), ("CLICOLOR_FORCE", "1")],
+        limit,
+    );
+    assert!(stdout.contains('\u{1b}'));
+    let Run { stdout, .. } = run_with(&["check", VIOLATIONS], &[("FORCE_COLOR", "1")], limit);
+    assert!(!stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn gitlab_code_quality_and_several_outputs_from_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sarif = dir.path().join("out.sarif");
+    let junit = dir.path().join("out.xml");
+    let Run { json, code, .. } = run(&[
+        "check",
+        VIOLATIONS,
+        "--format",
+        "gitlab",
+        "--output",
+        &format!("sarif={}", sarif.display()),
+        "--output",
+        &format!("junit={}", junit.display()),
+    ]);
+    assert_eq!(code, 1);
+    let issues = json.as_array().unwrap();
+    assert!(!issues.is_empty());
+    let mut prints: Vec<&str> = issues
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
+    let n = prints.len();
+    prints.sort();
+    prints.dedup();
+    assert_eq!(prints.len(), n, "unique fingerprints");
+    for i in issues {
+        assert!(["blocker", "critical", "major", "minor", "info"]
+            .contains(&i["severity"].as_str().unwrap()));
+        assert!(i["location"]["lines"]["begin"].as_u64().unwrap() >= 1);
+    }
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(std::fs::read_to_string(&junit)
+        .unwrap()
+        .starts_with("<?xml"));
+}
