@@ -9,10 +9,34 @@ use std::sync::Arc;
 /// Files larger than this are refused unless the limit is raised.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 512 << 20;
 
-/// Every file with extension `ext` below `dir`, in sorted order. Hidden entries are
-/// skipped. A symbolic link is followed only when its target lies inside `dir`; one
-/// leading out, and any special file (FIFO, device, socket) named like an input, is an
-/// `unsafe-path` failure, read not at all. Unreadable directories are failures.
+/// Tool manifests and preflight's own config: TOML, but never estates.
+const NOT_ESTATES: &[&str] = &[
+    "preflight.toml",
+    "Cargo.toml",
+    "pyproject.toml",
+    "rust-toolchain.toml",
+    "taplo.toml",
+    ".taplo.toml",
+    "rustfmt.toml",
+    ".rustfmt.toml",
+    "clippy.toml",
+    ".clippy.toml",
+    "deny.toml",
+    "cross.toml",
+    "netlify.toml",
+    "Pipfile",
+    "poetry.toml",
+    "ruff.toml",
+    ".ruff.toml",
+    "typos.toml",
+    "_typos.toml",
+];
+
+/// Every file with extension `ext` below `dir`, in sorted order. Hidden entries and
+/// what `.gitignore` (and `.ignore`) files exclude are skipped, and so are tool
+/// manifests such as `Cargo.toml`. A symbolic link is followed only when its target
+/// lies inside `dir`; one leading out, and any special file (FIFO, device, socket)
+/// named like an input, is an `unsafe-path` failure, read not at all.
 pub fn walk(dir: &Path, ext: &str, out: &mut Vec<PathBuf>, failures: &mut Vec<Failure>) {
     let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let mut visited = std::collections::HashSet::new();
@@ -33,29 +57,37 @@ fn walk_in(
             return;
         }
     }
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            failures.push(Failure::unlocated(
-                FailureKind::Io,
-                display(dir),
-                format!("cannot read directory: {e}"),
-            ));
-            return;
-        }
-    };
-    let mut entries: Vec<_> = entries.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
+    let walker = ignore::WalkBuilder::new(dir)
+        .hidden(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .git_global(false)
+        .require_git(false)
+        .follow_links(false)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .build();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                failures.push(Failure::unlocated(
+                    FailureKind::Io,
+                    display(dir),
+                    format!("cannot read directory: {e}"),
+                ));
+                continue;
+            }
+        };
+        if entry.depth() == 0 {
             continue;
         }
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
+        let path = entry.path().to_path_buf();
+        let Some(kind) = entry.file_type() else {
             continue;
         };
-        let wanted = path.extension().is_some_and(|e| e == ext);
+        let name = entry.file_name().to_string_lossy();
+        let wanted = path.extension().is_some_and(|e| e == ext)
+            && !(ext == "toml" && NOT_ESTATES.contains(&name.as_ref()));
         if kind.is_symlink() {
             match fs::metadata(&path) {
                 Err(_) if wanted => failures.push(Failure::unlocated(
@@ -68,18 +100,23 @@ fn walk_in(
                 Ok(meta) if meta.is_dir() || wanted => match admit(&path, root) {
                     Err(f) => failures.push(f),
                     Ok(()) if meta.is_dir() => walk_in(root, &path, ext, out, failures, visited),
-                    Ok(()) => out.push(path),
+                    Ok(()) => push_once(out, path, visited),
                 },
                 Ok(_) => {}
             }
-        } else if kind.is_dir() {
-            walk_in(root, &path, ext, out, failures, visited);
-        } else if wanted {
+        } else if !kind.is_dir() && wanted {
             match admit(&path, root) {
-                Ok(()) => out.push(path),
+                Ok(()) => push_once(out, path, visited),
                 Err(f) => failures.push(f),
             }
         }
+    }
+}
+
+/// A file reached twice (directly and through a link) is checked once.
+fn push_once(out: &mut Vec<PathBuf>, path: PathBuf, seen: &mut std::collections::HashSet<PathBuf>) {
+    if seen.insert(path.canonicalize().unwrap_or_else(|_| path.clone())) {
+        out.push(path);
     }
 }
 

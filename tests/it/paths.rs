@@ -135,3 +135,22 @@ fn a_git_diff_of_a_link_leading_out_reads_nothing() {
         assert!(stdout.contains("unsafe-path"), "{path}: {stdout}");
     }
 }
+
+#[test]
+fn walks_skip_manifests_ignored_and_hidden_files() {
+    let tree = tempfile::tempdir().unwrap();
+    let root = tree.path();
+    for dir in ["ignored", ".hidden", "estates"] {
+        std::fs::create_dir(root.join(dir)).unwrap();
+    }
+    std::fs::write(root.join(".gitignore"), "ignored/\n").unwrap();
+    for manifest in ["Cargo.toml", "pyproject.toml", "preflight.toml"] {
+        std::fs::write(root.join(manifest), "[package]\nname = \"x\"\n").unwrap();
+    }
+    for file in ["ignored/a.toml", ".hidden/b.toml", "estates/c.toml"] {
+        std::fs::copy("examples/estate.toml", root.join(file)).unwrap();
+    }
+    let Run { json, code, .. } = check(root, &[root.to_str().unwrap()]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["summary"]["files"], 1, "{json}");
+}
