@@ -1,7 +1,7 @@
 //! Parallel evaluation: every (estate, rule) pair on rayon, errors turned into
 //! located failures, raw findings resolved into spans and paths.
 
-use super::host::{CallScope, Node, RawFinding};
+use super::context::{CallScope, Node, RawFinding};
 use super::rule::Rule;
 use super::sandbox::{self, Limits, TIMEOUT_TOKEN};
 use crate::estate::Doc;

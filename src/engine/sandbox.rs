@@ -4,7 +4,7 @@
 //! disabled, modules are compiled out (`no_module`), `print`/`debug` go to the log,
 //! and every call runs under operation, depth, size and wall-clock limits.
 
-use super::host;
+use super::api;
 use rhai::{Dynamic, Engine};
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -81,6 +81,6 @@ pub fn build(limits: &Limits, verbose: bool) -> Engine {
         engine.on_print(|_| {});
         engine.on_debug(|_, _, _| {});
     }
-    host::register(&mut engine);
+    api::register(&mut engine);
     engine
 }

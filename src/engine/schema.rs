@@ -9,7 +9,7 @@
 //! value's type), `value` (the value, for strings; else its type), and `suggestion`
 //! (the closest known key or spelling, or `()`).
 
-use super::host::Node;
+use super::context::Node;
 use super::query::Query;
 use crate::estate::{doc::Value as V, Doc, NodeId};
 use crate::suggest::closest;

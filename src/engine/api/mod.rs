@@ -1,0 +1,86 @@
+//! Everything a rule can call, one module per topic. Each topic registers through
+//! [`Api`], which records the names it adds, so the docs test and the load-time check
+//! of unknown calls see exactly what rules see.
+
+mod index;
+mod node;
+mod query;
+mod report;
+mod schema;
+mod text;
+
+pub use text::windows_path;
+
+use super::context::{Node, RhaiResult};
+use super::query::Query;
+use rhai::{Engine, RhaiNativeFunc, Variant};
+use std::collections::BTreeSet;
+
+/// The engine being built, and the names registered on it so far.
+pub struct Api<'e> {
+    engine: &'e mut Engine,
+    names: BTreeSet<&'static str>,
+}
+
+impl Api<'_> {
+    /// Registers one function under `name`.
+    pub fn add<A: 'static, const N: usize, const X: bool, R: Variant + Clone, const F: bool>(
+        &mut self,
+        name: &'static str,
+        f: impl RhaiNativeFunc<A, N, X, R, F> + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.names.insert(name);
+        self.engine.register_fn(name, f);
+        self
+    }
+
+    /// Registers `name` on a node, a query and `()` at once, with one argument after
+    /// the receiver: a node stands for its entries, `()` for no entries.
+    pub fn on_items<T: Variant + Clone, R: Variant + Clone>(
+        &mut self,
+        name: &'static str,
+        f: impl Fn(Query, T) -> RhaiResult<R> + Clone + Send + Sync + 'static,
+    ) -> &mut Self {
+        let (g, h) = (f.clone(), f.clone());
+        self.add(name, move |n: &mut Node, t: T| f(Query::of(*n), t));
+        self.add(name, move |q: &mut Query, t: T| g(q.clone(), t));
+        self.add(name, move |_: (), t: T| h(Query::empty(), t))
+    }
+
+    /// [`Api::on_items`] with two arguments after the receiver.
+    pub fn on_items2<T: Variant + Clone, U: Variant + Clone, R: Variant + Clone>(
+        &mut self,
+        name: &'static str,
+        f: impl Fn(Query, T, U) -> RhaiResult<R> + Clone + Send + Sync + 'static,
+    ) -> &mut Self {
+        let (g, h) = (f.clone(), f.clone());
+        self.add(name, move |n: &mut Node, t: T, u: U| f(Query::of(*n), t, u));
+        self.add(name, move |q: &mut Query, t: T, u: U| g(q.clone(), t, u));
+        self.add(name, move |_: (), t: T, u: U| h(Query::empty(), t, u))
+    }
+
+    /// For types, indexers and operators, which add no callable name.
+    pub fn engine(&mut self) -> &mut Engine {
+        self.engine
+    }
+}
+
+/// Registers the whole host API on `engine`; returns the names it registered.
+pub fn register(engine: &mut Engine) -> BTreeSet<&'static str> {
+    let mut api = Api {
+        engine,
+        names: BTreeSet::new(),
+    };
+    node::register(&mut api);
+    query::register(&mut api);
+    index::register(&mut api);
+    schema::register(&mut api);
+    report::register(&mut api);
+    text::register(&mut api);
+    api.names
+}
+
+/// The names of every host function, for documentation and load-time checks.
+pub fn names() -> BTreeSet<&'static str> {
+    register(&mut Engine::new_raw())
+}
