@@ -5,6 +5,7 @@
 //! A fixture passes when every expectation is met and every finding was expected.
 
 use crate::check::{self, RuleSet};
+use crate::engine::pack;
 use crate::engine::run::evaluate;
 use crate::engine::Limits;
 use crate::estate::Source;
@@ -143,6 +144,11 @@ pub fn run(dir: Option<&Path>, jobs: Option<usize>, limits: &Limits) -> TestRun 
         if fixture_root.is_dir() {
             files::walk(&fixture_root, "toml", &mut paths, &mut failures);
         }
+        // A pack's shared files (`_schema.toml`) are not fixtures.
+        paths.retain(|p| {
+            !p.file_name()
+                .is_some_and(|n| pack::is_shared(&n.to_string_lossy()))
+        });
         let (estates, load_failures) = check::load_estates(&paths, files::DEFAULT_MAX_FILE_SIZE);
         failures.extend(load_failures);
         let (findings, run_failures) = evaluate(&set.engine, limits, &estates, &set.rules);

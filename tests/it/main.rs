@@ -8,5 +8,6 @@ mod gating;
 mod hostile;
 mod output;
 mod pack;
+mod packs;
 mod properties;
 mod support;

@@ -1,0 +1,230 @@
+//! Pack folders: `_` files are shared, not rules; the prelude is merged into each rule
+//! and its errors are located in it; the estate schema is the one the docs describe.
+
+use preflight::check;
+use preflight::engine::run::evaluate;
+use preflight::engine::schema::{KeySpec, Schema};
+use preflight::engine::Limits;
+use preflight::estate::Source;
+use preflight::report::FailureKind;
+use std::path::Path;
+use std::sync::Arc;
+
+const RULE: &str = "//! severity: error\n//! title: t\n";
+
+fn pack(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    std::fs::create_dir(&site).unwrap();
+    for (name, text) in files {
+        std::fs::write(site.join(name), text).unwrap();
+    }
+    dir
+}
+
+fn run(dir: &Path, estate: &str) -> (Vec<String>, Vec<(String, FailureKind, String)>) {
+    let set = check::load_rules(false, &[dir.to_path_buf()], &Limits::default(), false);
+    let estate = check::parse_source(0, Arc::new(Source::new("e.toml", estate.into()))).unwrap();
+    let (findings, run_failures) = evaluate(&set.engine, &Limits::default(), &[estate], &set.rules);
+    let failures = set
+        .failures
+        .iter()
+        .chain(&run_failures)
+        .map(|f| {
+            let at = f
+                .source
+                .as_ref()
+                .zip(f.span.as_ref())
+                .map_or(String::new(), |(s, r)| {
+                    let lc = s.line_col(r.start);
+                    format!("{}:{}", lc.line, lc.column)
+                });
+            (format!("{} {at}", f.file), f.kind, f.message.clone())
+        })
+        .collect();
+    (
+        findings.iter().map(|f| f.message.clone()).collect(),
+        failures,
+    )
+}
+
+#[test]
+fn prelude_functions_reach_every_rule_and_are_not_rules() {
+    let dir = pack(&[
+        ("_prelude.rhai", "fn shout(s) { s.to_upper() }\n"),
+        (
+            "a.rhai",
+            &format!("{RULE}fn check(e) {{ fail(e, \"x\", shout(\"a\")); }}\n"),
+        ),
+        (
+            "b.rhai",
+            &format!("{RULE}fn check(e) {{ fail(e, \"x\", shout(\"b\")); }}\n"),
+        ),
+    ]);
+    let set = check::load_rules(false, &[dir.path().into()], &Limits::default(), false);
+    let ids: Vec<_> = set.rules.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["site/a", "site/b"]);
+    let (mut findings, failures) = run(dir.path(), "x = 1\n");
+    findings.sort();
+    assert_eq!(findings, ["A", "B"]);
+    assert!(failures.is_empty(), "{failures:?}");
+}
+
+#[test]
+fn a_broken_prelude_is_one_located_failure() {
+    let dir = pack(&[
+        ("_prelude.rhai", "fn ok() { 1 }\nfn broken( { }\n"),
+        ("a.rhai", &format!("{RULE}fn check(e) {{ }}\n")),
+        ("b.rhai", &format!("{RULE}fn check(e) {{ }}\n")),
+    ]);
+    let (_, failures) = run(dir.path(), "x = 1\n");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let (at, kind, message) = &failures[0];
+    assert_eq!(*kind, FailureKind::RuleCompile);
+    assert!(at.contains("_prelude.rhai 2:"), "{at}");
+    assert!(message.contains("prelude"), "{message}");
+}
+
+#[test]
+fn a_runtime_error_in_the_prelude_points_into_the_prelude() {
+    let dir = pack(&[
+        (
+            "_prelude.rhai",
+            "// helpers\nfn boom(e) {\n    e.nope.nope()\n}\n",
+        ),
+        ("a.rhai", &format!("{RULE}fn check(e) {{ boom(e); }}\n")),
+    ]);
+    let (_, failures) = run(dir.path(), "x = 1\n");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].1, FailureKind::RuleRuntime);
+    assert!(
+        failures[0].0.contains("_prelude.rhai 3:"),
+        "{:?}",
+        failures[0]
+    );
+}
+
+#[test]
+fn a_bad_schema_is_located_in_it() {
+    let dir = pack(&[
+        ("_schema.toml", "[tables.\"\"]\nname = \"strnig\"\n"),
+        ("a.rhai", &format!("{RULE}fn check(e) {{ }}\n")),
+    ]);
+    let (_, failures) = run(dir.path(), "x = 1\n");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].0.contains("_schema.toml 2:"),
+        "{:?}",
+        failures[0]
+    );
+    let ok = pack(&[
+        (
+            "_schema.toml",
+            "[tables.\"servers[]\"]\nrole = [\"a\", \"b\\\"\"]\n",
+        ),
+        (
+            "a.rhai",
+            &format!(
+                "{RULE}fn check(e) {{ fail(e, \"x\", estate_schema()[\"servers[]\"].role[1]); }}\n"
+            ),
+        ),
+    ]);
+    assert_eq!(run(ok.path(), "x = 1\n").0, ["b\""]);
+}
+
+/// `| key | type | ... |` rows under each `[table]` heading of the estate format.
+fn documented_tables() -> Vec<(String, Vec<(String, String)>)> {
+    let text = std::fs::read_to_string("docs/estate-format.md").unwrap();
+    let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') {
+            if let Some(start) = line.find("`[") {
+                let end = line[start + 1..].find('`').unwrap() + start + 1;
+                let name = line[start + 1..end].trim_matches(['[', ']']);
+                let array = line[start + 1..].starts_with("[[");
+                let path = name.replace('.', "[].") + if array { "[]" } else { "" };
+                out.push((path, Vec::new()));
+            }
+            continue;
+        }
+        let cells: Vec<&str> = line
+            .split(" | ")
+            .map(|c| c.trim_matches(['|', ' ']))
+            .collect();
+        if let (Some(last), true) = (
+            out.last_mut(),
+            cells.len() >= 3 && cells[0].starts_with('`'),
+        ) {
+            for key in cells[0].split(", ") {
+                last.1
+                    .push((key.trim_matches('`').to_string(), cells[1].to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// How the estate format writes a key's type.
+fn doc_type(spec: &KeySpec) -> String {
+    match spec {
+        KeySpec::OneOf(values) => values
+            .iter()
+            .map(|v| format!("`\"{v}\"`"))
+            .collect::<Vec<_>>()
+            .join(" \\| "),
+        KeySpec::Type(t) => match t.as_str() {
+            "ipv4" | "ipv6" => "string".into(),
+            "datetime" => "local date".into(),
+            "array<string>" => "array of strings".into(),
+            other => other.into(),
+        },
+    }
+}
+
+#[test]
+fn the_estate_format_documents_the_pack_schema() {
+    let text = std::fs::read_to_string("rules/officescan/_schema.toml").unwrap();
+    let schema = Schema::parse(&text).unwrap();
+    let documented = documented_tables();
+    assert!(documented.len() >= 6, "tables went missing: {documented:?}");
+    let mut problems = Vec::new();
+    for (path, keys) in &schema.tables {
+        if path.is_empty() {
+            continue; // the top level is the list of sections
+        }
+        let Some((_, rows)) = documented.iter().find(|(p, _)| p == path) else {
+            problems.push(format!("table `{path}` is not documented"));
+            continue;
+        };
+        for (key, spec) in keys {
+            let nested = matches!(spec, KeySpec::Type(t) if t == "table" || t == "array<table>");
+            match rows.iter().find(|(k, _)| k == key) {
+                None if nested => {
+                    if !documented
+                        .iter()
+                        .any(|(p, _)| p.starts_with(&format!("{path}.{key}")))
+                    {
+                        problems.push(format!("`{path}.{key}` has no section"));
+                    }
+                }
+                None => problems.push(format!("`{path}.{key}` is not documented")),
+                Some((_, ty)) if *ty != doc_type(spec) => problems.push(format!(
+                    "`{path}.{key}` is documented as {ty}, the schema says {}",
+                    doc_type(spec)
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    for (path, rows) in &documented {
+        let known = schema.table(path).unwrap_or_default();
+        for (key, _) in rows {
+            if !known.iter().any(|(k, _)| k == key) {
+                problems.push(format!(
+                    "`{path}.{key}` is documented but not in the schema"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
