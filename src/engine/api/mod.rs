@@ -13,7 +13,7 @@ pub use text::windows_path;
 
 use super::context::{Node, RhaiResult};
 use super::query::Query;
-use rhai::{Engine, RhaiNativeFunc, Variant};
+use rhai::{Engine, ImmutableString, RhaiNativeFunc, Variant, FLOAT, INT};
 use std::collections::BTreeSet;
 
 /// The engine being built, and the names registered on it so far.
@@ -34,8 +34,10 @@ impl Api<'_> {
         self
     }
 
-    /// Registers `name` on a node, a query and `()` at once, with one argument after
-    /// the receiver: a node stands for its entries, `()` for no entries.
+    /// Registers `name` on a node, a query, `()` and plain values at once, with one
+    /// argument after the receiver: a node stands for its entries; `()` and a plain
+    /// value (a string where a table was expected) for no entries, so a rule reading a
+    /// misshapen estate skips what it cannot read.
     pub fn on_items<T: Variant + Clone, R: Variant + Clone>(
         &mut self,
         name: &'static str,
@@ -44,6 +46,13 @@ impl Api<'_> {
         let (g, h) = (f.clone(), f.clone());
         self.add(name, move |n: &mut Node, t: T| f(Query::of(*n), t));
         self.add(name, move |q: &mut Query, t: T| g(q.clone(), t));
+        let (h1, h2, h3, h4) = (h.clone(), h.clone(), h.clone(), h.clone());
+        self.add(name, move |_: &mut ImmutableString, t: T| {
+            h1(Query::empty(), t)
+        });
+        self.add(name, move |_: &mut INT, t: T| h2(Query::empty(), t));
+        self.add(name, move |_: &mut FLOAT, t: T| h3(Query::empty(), t));
+        self.add(name, move |_: &mut bool, t: T| h4(Query::empty(), t));
         self.add(name, move |_: (), t: T| h(Query::empty(), t))
     }
 
@@ -56,6 +65,19 @@ impl Api<'_> {
         let (g, h) = (f.clone(), f.clone());
         self.add(name, move |n: &mut Node, t: T, u: U| f(Query::of(*n), t, u));
         self.add(name, move |q: &mut Query, t: T, u: U| g(q.clone(), t, u));
+        let (h1, h2, h3, h4) = (h.clone(), h.clone(), h.clone(), h.clone());
+        self.add(name, move |_: &mut ImmutableString, t: T, u: U| {
+            h1(Query::empty(), t, u)
+        });
+        self.add(name, move |_: &mut INT, t: T, u: U| {
+            h2(Query::empty(), t, u)
+        });
+        self.add(name, move |_: &mut FLOAT, t: T, u: U| {
+            h3(Query::empty(), t, u)
+        });
+        self.add(name, move |_: &mut bool, t: T, u: U| {
+            h4(Query::empty(), t, u)
+        });
         self.add(name, move |_: (), t: T, u: U| h(Query::empty(), t, u))
     }
 

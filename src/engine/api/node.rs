@@ -75,6 +75,11 @@ pub(super) fn register(api: &mut Api) {
             Ok(doc.get(n.id, key).map_or("", |c| doc.type_name(c)))
         })
     })
+    .add("kind", |_: &mut ImmutableString| "string")
+    .add("kind", |_: &mut rhai::INT| "integer")
+    .add("kind", |_: &mut rhai::FLOAT| "float")
+    .add("kind", |_: &mut bool| "boolean")
+    .add("kind", |_: ()| "")
     .add("estate_name", || {
         current_doc().map_or(String::new(), |d| d.source.name().to_string())
     });

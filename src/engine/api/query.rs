@@ -11,7 +11,11 @@ pub(super) fn register(api: &mut Api) {
         .register_type_with_name::<Query>("Query")
         .register_iterator::<Query>();
     api.add("items", |n: &mut Node| Query::of(*n))
-        .add("items", |_: ()| Query::empty());
+        .add("items", |_: ()| Query::empty())
+        .add("items", |_: &mut ImmutableString| Query::empty())
+        .add("items", |_: &mut rhai::INT| Query::empty())
+        .add("items", |_: &mut rhai::FLOAT| Query::empty())
+        .add("items", |_: &mut bool| Query::empty());
     for (name, keep_equal, words) in [
         ("select", true, false),
         ("reject", false, false),
