@@ -228,3 +228,19 @@ fn the_estate_format_documents_the_pack_schema() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn a_wrong_typed_name_is_not_how_messages_name_the_server() {
+    let set = check::load_rules(true, &[], &Limits::default(), false);
+    let text = "[upgrade]\ntarget_version = \"10.6\"\nmethod = \"in-place\"\n\n[[servers]]\nname = 5\nrole = \"upgrade\"\nversion = \"10.5\"\nweb_server = \"Apache\"\n";
+    let estate = check::parse_source(0, Arc::new(Source::new("e.toml", text.into()))).unwrap();
+    let (findings, failures) = evaluate(&set.engine, &Limits::default(), &[estate], &set.rules);
+    assert!(failures.is_empty(), "{failures:#?}");
+    let apache: Vec<_> = findings
+        .iter()
+        .filter(|f| f.rule == "officescan/server-on-apache")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(apache.len(), 1, "{apache:?}");
+    assert!(apache[0].contains("`servers[0]`"), "{}", apache[0]);
+}

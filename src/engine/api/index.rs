@@ -36,6 +36,15 @@ pub(super) fn register(api: &mut Api) {
         })
     });
 
+    // Only strings are indexed: any other key (a wrong-typed `name`) finds nothing.
+    let engine = api.engine();
+    engine.register_indexer_get(|_: &mut Index, _: Dynamic| Dynamic::UNIT);
+    engine.register_indexer_get(|g: &mut Groups, _: Dynamic| Query {
+        generation: g.generation,
+        base: Base::Empty,
+        filters: Vec::new(),
+    });
+    api.add("contains", |_: &mut Index, _: Dynamic| false);
     api.on_items("index_by", |q, key: ImmutableString| q.index_by(&key))
         .on_items("group_by", |q, key: ImmutableString| q.group_by(&key))
         .on_items("duplicates", |q, key: ImmutableString| q.duplicates(&key));
