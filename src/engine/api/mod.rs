@@ -5,6 +5,7 @@
 mod index;
 mod node;
 mod query;
+mod readers;
 mod report;
 mod schema;
 mod text;
@@ -99,6 +100,7 @@ pub fn register(engine: &mut Engine) -> BTreeSet<&'static str> {
     schema::register(&mut api);
     report::register(&mut api);
     text::register(&mut api);
+    readers::register(&mut api);
     api.names
 }
 
