@@ -23,7 +23,8 @@ pub fn is_shared(file_name: &str) -> bool {
 pub struct Pack {
     pub prelude: Option<Arc<Source>>,
     pub ast: AST,
-    /// Names of the functions the prelude defines, to locate errors raised in them.
+    /// Names of the functions the pack defines: rules may call them, and errors raised
+    /// in them are located in the prelude.
     pub functions: BTreeSet<String>,
     /// Why the pack's shared files cannot be used; each rule then fails with it.
     pub failure: Option<Box<Failure>>,
@@ -49,7 +50,6 @@ impl Pack {
                 ))
             })?;
         }
-        let functions = ast.iter_functions().map(|f| f.name.to_string()).collect();
         if let Some(src) = &schema {
             let parsed = Schema::parse(src.text()).map_err(|(span, message)| {
                 Box::new(Failure::located(
@@ -69,6 +69,23 @@ impl Pack {
             })?;
             ast = ast.merge(&script);
         }
+        if let (Some(src), Some((name, pos))) = (
+            &prelude,
+            super::rule::unknown_calls(engine, &ast, None)
+                .into_iter()
+                .next(),
+        ) {
+            let at = src.offset_of(pos.line().unwrap_or(1), pos.position().unwrap_or(1));
+            return Err(Box::new(Failure::located(
+                FailureKind::RuleCompile,
+                src,
+                at..at + name.len(),
+                format!(
+                    "the pack prelude calls `{name}`, which no engine, Rhai or prelude function is"
+                ),
+            )));
+        }
+        let functions = ast.iter_functions().map(|f| f.name.to_string()).collect();
         Ok(Pack {
             prelude,
             ast,

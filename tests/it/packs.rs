@@ -88,10 +88,7 @@ fn a_broken_prelude_is_one_located_failure() {
 #[test]
 fn a_runtime_error_in_the_prelude_points_into_the_prelude() {
     let dir = pack(&[
-        (
-            "_prelude.rhai",
-            "// helpers\nfn boom(e) {\n    e.nope.nope()\n}\n",
-        ),
+        ("_prelude.rhai", "// helpers\nfn boom(e) {\n    e[99]\n}\n"),
         ("a.rhai", &format!("{RULE}fn check(e) {{ boom(e); }}\n")),
     ]);
     let (_, failures) = run(dir.path(), "x = 1\n");
@@ -243,4 +240,51 @@ fn a_wrong_typed_name_is_not_how_messages_name_the_server() {
         .collect();
     assert_eq!(apache.len(), 1, "{apache:?}");
     assert!(apache[0].contains("`servers[0]`"), "{}", apache[0]);
+}
+
+#[test]
+fn an_unknown_function_is_a_located_compile_failure_with_the_closest_name() {
+    let dir = pack(&[
+        ("_prelude.rhai", "fn helper(e) { e.items() }\n"),
+        (
+            "a.rhai",
+            &format!("{RULE}fn check(e) {{\n    let s = helper(e);\n    for x in e.servers.selct(\"role\", \"upgrade\") {{ }}\n}}\n"),
+        ),
+        ("b.rhai", &format!("{RULE}fn check(e) {{ fial(e, \"x\", \"m\"); }}\n")),
+        ("c.rhai", &format!("{RULE}fn mine(e) {{ e.len() }}\nfn check(e) {{ mine(e); print(type_of(e)); }}\n")),
+    ]);
+    let (_, failures) = run(dir.path(), "x = 1\n");
+    assert_eq!(failures.len(), 2, "{failures:#?}");
+    assert!(failures[0].0.contains("a.rhai 5:"), "{:?}", failures[0]);
+    assert_eq!(failures[0].1, FailureKind::RuleCompile);
+    assert!(
+        failures[0].2.contains("`selct`") && failures[0].2.contains("did you mean `select`?"),
+        "{}",
+        failures[0].2
+    );
+    assert!(failures[1].0.contains("b.rhai 3:"), "{:?}", failures[1]);
+    assert!(
+        failures[1].2.contains("did you mean `fail`?"),
+        "{}",
+        failures[1].2
+    );
+}
+
+#[test]
+fn an_unknown_function_in_the_prelude_is_located_there() {
+    let dir = pack(&[
+        (
+            "_prelude.rhai",
+            "// shared\nfn h(e) { e.selct(\"a\", 1) }\n",
+        ),
+        ("a.rhai", &format!("{RULE}fn check(e) {{ h(e); }}\n")),
+    ]);
+    let (_, failures) = run(dir.path(), "x = 1\n");
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    assert!(
+        failures[0].0.contains("_prelude.rhai 2:"),
+        "{:?}",
+        failures[0]
+    );
+    assert!(failures[0].2.contains("`selct`"), "{}", failures[0].2);
 }
