@@ -10,7 +10,7 @@ use crate::engine::run::evaluate;
 use crate::engine::Limits;
 use crate::estate::Source;
 use crate::files;
-use crate::report::{Failure, Finding, Severity};
+use crate::report::{Failure, FailureKind, Finding, Severity};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -149,6 +149,21 @@ pub fn run(dir: Option<&Path>, jobs: Option<usize>, limits: &Limits) -> TestRun 
             !p.file_name()
                 .is_some_and(|n| pack::is_shared(&n.to_string_lossy()))
         });
+        let shown = files::display(&fixture_root);
+        if set.rules.is_empty() && failures.is_empty() {
+            failures.push(Failure::unlocated(
+                FailureKind::Io,
+                shown.clone(),
+                "no rules found: `preflight test` needs `.rhai` rules beside their fixtures",
+            ));
+        }
+        if paths.is_empty() {
+            failures.push(Failure::unlocated(
+                FailureKind::Io,
+                shown,
+                "no fixtures found: add `*.toml` estates with `# expect:` markers beside the rules",
+            ));
+        }
         let (estates, load_failures) = check::load_estates(&paths, files::DEFAULT_MAX_FILE_SIZE);
         failures.extend(load_failures);
         let (findings, run_failures) = evaluate(&set.engine, limits, &estates, &set.rules);
@@ -156,6 +171,10 @@ pub fn run(dir: Option<&Path>, jobs: Option<usize>, limits: &Limits) -> TestRun 
         let mut by_file: BTreeMap<usize, Vec<Finding>> = BTreeMap::new();
         for f in findings {
             by_file.entry(f.file_index).or_default().push(f);
+        }
+        let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
+        for e in &estates {
+            failures.extend(unknown_ids(&e.doc.source, &ids));
         }
         let outcomes = estates
             .iter()
@@ -170,6 +189,28 @@ pub fn run(dir: Option<&Path>, jobs: Option<usize>, limits: &Limits) -> TestRun 
             .sort_by(|a, b| (&a.file, &a.message).cmp(&(&b.file, &b.message)));
         run
     })
+}
+
+/// Markers naming a rule that is not loaded: a typo would otherwise read as a rule
+/// that never fires.
+pub fn unknown_ids(source: &Arc<Source>, ids: &[&str]) -> Vec<Failure> {
+    expectations(source)
+        .into_iter()
+        .filter(|e| !ids.contains(&e.rule.as_str()))
+        .map(|e| {
+            let hint = crate::suggest::closest(&e.rule, ids.iter().copied())
+                .map_or(String::new(), |c| format!("; did you mean `{c}`?"));
+            Failure::located(
+                FailureKind::RuleHeader,
+                source,
+                e.span.clone(),
+                format!(
+                    "`# expect:` names `{}`, which is not a loaded rule{hint}",
+                    e.rule
+                ),
+            )
+        })
+        .collect()
 }
 
 /// A missing expectation drawn as a diagnostic on its marker.

@@ -288,3 +288,57 @@ fn an_unknown_function_in_the_prelude_is_located_there() {
     );
     assert!(failures[0].2.contains("`selct`"), "{}", failures[0].2);
 }
+
+#[test]
+fn preflight_test_needs_rules_fixtures_and_known_ids() {
+    let run = |dir: &Path| preflight::fixture::run(Some(dir), Some(1), &Limits::default());
+    let empty = tempfile::tempdir().unwrap();
+    let r = run(empty.path());
+    assert_eq!(r.exit_code(), 2);
+    assert_eq!(r.failures.len(), 2, "{:#?}", r.failures);
+
+    let rules_only = pack(&[("a.rhai", &format!("{RULE}fn check(e) {{ }}\n"))]);
+    let r = run(rules_only.path());
+    assert_eq!(r.exit_code(), 2);
+    assert!(
+        r.failures[0].message.contains("no fixtures"),
+        "{:#?}",
+        r.failures
+    );
+
+    let typo = pack(&[
+        (
+            "a.rhai",
+            &format!("{RULE}fn check(e) {{ fail(e, \"x\", \"m\"); }}\n"),
+        ),
+        ("f.toml", "x = 1 # expect: site/b\n"),
+    ]);
+    let r = run(typo.path());
+    assert_eq!(r.exit_code(), 2);
+    assert_eq!(r.failures.len(), 1, "{:#?}", r.failures);
+    assert!(
+        r.failures[0].message.contains("`site/b`")
+            && r.failures[0].message.contains("did you mean `site/a`?"),
+        "{}",
+        r.failures[0].message
+    );
+}
+
+#[test]
+fn matches_and_today_reach_rules() {
+    let dir = pack(&[(
+        "a.rhai",
+        &format!(
+            "{RULE}fn check(e) {{\n    if matches(e.host, \"^osce-[a-z]+$\") {{ fail(e, \"host\", today()); }}\n    matches(e.host, \"(\");\n}}\n"
+        ),
+    )]);
+    let (findings, failures) = run(dir.path(), "host = \"osce-hq\"\n");
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].len(), 10, "{}", findings[0]);
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    assert!(
+        failures[0].2.contains("invalid pattern"),
+        "{}",
+        failures[0].2
+    );
+}
