@@ -31,6 +31,8 @@ pub struct RawFinding {
 struct Context {
     doc: Arc<Doc>,
     findings: Vec<RawFinding>,
+    /// The rule being run, for `print` and `debug` output.
+    rule: Arc<str>,
 }
 
 thread_local! {
@@ -42,11 +44,12 @@ thread_local! {
 pub struct CallScope(());
 
 impl CallScope {
-    pub fn enter(doc: Arc<Doc>) -> Self {
+    pub fn enter(doc: Arc<Doc>, rule: Arc<str>) -> Self {
         CONTEXT.with_borrow_mut(|c| {
             *c = Some(Context {
                 doc,
                 findings: Vec::new(),
+                rule,
             })
         });
         CallScope(())
@@ -75,6 +78,11 @@ pub(crate) fn with_doc<T>(generation: u32, f: impl FnOnce(&Doc) -> RhaiResult<T>
         Some(c) if c.doc.generation == generation => f(&c.doc),
         _ => err("this node belongs to another estate or rule call"),
     })
+}
+
+/// The id of the rule running on this thread, or `""` outside a rule call.
+pub fn current_rule() -> Arc<str> {
+    CONTEXT.with_borrow(|c| c.as_ref().map_or_else(|| Arc::from(""), |c| c.rule.clone()))
 }
 
 pub(crate) fn current_doc() -> Option<Arc<Doc>> {

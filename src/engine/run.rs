@@ -62,7 +62,7 @@ pub fn run_one(
     estate: &Estate,
     rule: &Rule,
 ) -> (Vec<Finding>, Option<Failure>) {
-    let scope = CallScope::enter(estate.doc.clone());
+    let scope = CallScope::enter(estate.doc.clone(), Arc::from(rule.id.as_str()));
     sandbox::arm_deadline(limits.timeout);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);

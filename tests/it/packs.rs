@@ -342,3 +342,23 @@ fn matches_and_today_reach_rules() {
         failures[0].2
     );
 }
+
+#[test]
+fn print_output_names_the_rule() {
+    let dir = pack(&[(
+        "p.rhai",
+        &format!("{RULE}fn check(e) {{ print(\"hello\"); }}\n"),
+    )]);
+    let estate = dir.path().join("e.toml");
+    std::fs::write(&estate, "x = 1\n").unwrap();
+    let rules = dir.path().join("site");
+    let out = crate::support::run(&[
+        "check",
+        estate.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--no-builtin",
+        "--verbose",
+    ]);
+    assert!(out.stderr.contains("[site/p] hello"), "{}", out.stderr);
+}
