@@ -1,6 +1,5 @@
 //! Everything a rule can call, one module per topic. Each topic registers through
-//! [`Api`], which records the names it adds, so the docs test and the load-time check
-//! of unknown calls see exactly what rules see.
+//! [`Api`], which records the names it adds, so a test can hold the guide to them.
 
 mod index;
 mod node;
