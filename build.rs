@@ -1,4 +1,5 @@
-//! Embeds every `rules/<pack>/<rule>.rhai` file into the binary, in sorted order.
+//! Embeds the built-in packs into the binary: every `rules/<pack>/*.rhai` file and the
+//! pack's shared `_` files, in sorted order.
 use std::{env, fs, path::Path};
 
 fn main() {
@@ -13,27 +14,30 @@ fn main() {
             };
             for file in files.flatten() {
                 let path = file.path();
-                if path.extension().is_some_and(|e| e == "rhai") {
+                let shared = file.file_name().to_string_lossy().starts_with('_');
+                if path.is_file() && (shared || path.extension().is_some_and(|e| e == "rhai")) {
                     println!("cargo:rerun-if-changed={}", path.display());
-                    let rel = path
-                        .strip_prefix(&root)
-                        .unwrap()
-                        .to_string_lossy()
-                        .replace('\\', "/");
+                    let Ok(rel) = path.strip_prefix(&root) else {
+                        continue;
+                    };
+                    let rel = rel.to_string_lossy().replace('\\', "/");
                     entries.push((rel, path.display().to_string()));
                 }
             }
         }
     }
     entries.sort();
-    let mut out = String::from("/// `(path under rules/, text)` of every built-in rule, sorted by path.\npub static BUILTIN_RULES: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// `(path under rules/, text)` of every built-in rule and shared pack file, sorted.\npub static BUILTIN_FILES: &[(&str, &str)] = &[\n",
+    );
     for (rel, abs) in entries {
         out.push_str(&format!("    ({rel:?}, include_str!({abs:?})),\n"));
     }
     out.push_str("];\n");
-    fs::write(
-        Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_rules.rs"),
-        out,
-    )
-    .unwrap();
+    let Ok(dir) = env::var("OUT_DIR") else {
+        panic!("cargo sets OUT_DIR for build scripts");
+    };
+    if let Err(e) = fs::write(Path::new(&dir).join("builtin_rules.rs"), out) {
+        panic!("cannot write the embedded rules: {e}");
+    }
 }

@@ -4,12 +4,13 @@
 //! spaces) expects a finding of that rule whose primary label starts on that line.
 //! A fixture passes when every expectation is met and every finding was expected.
 
+use crate::engine::pack;
 use crate::engine::run::evaluate;
 use crate::engine::Limits;
 use crate::estate::Source;
 use crate::files;
 use crate::pipeline::{self, RuleSet};
-use crate::report::{Failure, Finding, Severity};
+use crate::report::{Failure, FailureKind, Finding, Severity};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -143,6 +144,26 @@ pub fn run(dir: Option<&Path>, jobs: Option<usize>, limits: &Limits) -> TestRun 
         if fixture_root.is_dir() {
             files::walk(&fixture_root, "toml", &mut paths, &mut failures);
         }
+        // A pack's shared files (`_schema.toml`) are not fixtures.
+        paths.retain(|p| {
+            !p.file_name()
+                .is_some_and(|n| pack::is_shared(&n.to_string_lossy()))
+        });
+        let shown = files::display(&fixture_root);
+        if set.rules.is_empty() && failures.is_empty() {
+            failures.push(Failure::unlocated(
+                FailureKind::Io,
+                shown.clone(),
+                "no rules found: `preflight test` needs `.rhai` rules beside their fixtures",
+            ));
+        }
+        if paths.is_empty() {
+            failures.push(Failure::unlocated(
+                FailureKind::Io,
+                shown,
+                "no fixtures found: add `*.toml` estates with `# expect:` markers beside the rules",
+            ));
+        }
         let inputs: Vec<pipeline::Input> =
             paths.iter().cloned().map(pipeline::Input::Path).collect();
         let (estates, load_failures) =
@@ -153,6 +174,10 @@ pub fn run(dir: Option<&Path>, jobs: Option<usize>, limits: &Limits) -> TestRun 
         let mut by_file: BTreeMap<usize, Vec<Finding>> = BTreeMap::new();
         for f in findings {
             by_file.entry(f.file_index).or_default().push(f);
+        }
+        let ids: Vec<&str> = set.rules.iter().map(|r| r.id.as_str()).collect();
+        for e in &estates {
+            failures.extend(unknown_ids(&e.doc.source, &ids));
         }
         let outcomes = estates
             .iter()
@@ -167,6 +192,28 @@ pub fn run(dir: Option<&Path>, jobs: Option<usize>, limits: &Limits) -> TestRun 
             .sort_by(|a, b| (&a.file, &a.message).cmp(&(&b.file, &b.message)));
         run
     })
+}
+
+/// Markers naming a rule that is not loaded: a typo would otherwise read as a rule
+/// that never fires.
+pub fn unknown_ids(source: &Arc<Source>, ids: &[&str]) -> Vec<Failure> {
+    expectations(source)
+        .into_iter()
+        .filter(|e| !ids.contains(&e.rule.as_str()))
+        .map(|e| {
+            let hint = crate::suggest::closest(&e.rule, ids.iter().copied())
+                .map_or(String::new(), |c| format!("; did you mean `{c}`?"));
+            Failure::located(
+                FailureKind::RuleHeader,
+                source,
+                e.span.clone(),
+                format!(
+                    "`# expect:` names `{}`, which is not a loaded rule{hint}",
+                    e.rule
+                ),
+            )
+        })
+        .collect()
 }
 
 /// A missing expectation drawn as a diagnostic on its marker.

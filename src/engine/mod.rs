@@ -1,7 +1,13 @@
 //! The Rust side of rules: loading and compiling them, the sandboxed engine, the
 //! host API scripts call, and parallel evaluation.
+//!
+//! Layers, bottom up: `context` (the `Node` handle and the per-call state), `query`,
+//! `strmap` and `schema` (native machinery over the estate), `api` (what rules can
+//! call, by topic), then `sandbox`, `rule` and `run`.
 
-pub mod host;
+pub mod api;
+pub mod context;
+pub mod pack;
 pub mod query;
 pub mod rule;
 pub mod run;

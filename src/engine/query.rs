@@ -1,12 +1,12 @@
-//! Lazy queries over arrays and tables of the estate (`select`, `reject`,
-//! `select_words`, `items`), and the indexes and groups built from them. All of it runs
-//! in Rust over node ids: a query over a million clients allocates no script values
-//! until a `for` loop asks for the matches.
+//! Lazy queries over arrays and tables of the estate, and the indexes and groups built
+//! from them. All of it runs in Rust over node ids: a query over a million clients
+//! allocates no script values until a `for` loop asks for the matches. `api::query`
+//! and `api::index` make them callable.
 
-use super::host::{to_dynamic, with_doc, Node, RhaiResult};
+use super::context::{to_dynamic, with_doc, Node, RhaiResult};
 use super::strmap::StrMap;
 use crate::estate::{doc::Value as V, Doc, NodeId};
-use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString};
+use rhai::{Array, Dynamic, ImmutableString};
 use std::sync::Arc;
 
 /// Whether the value at `id` equals a script value (strings, numbers, booleans).
@@ -36,20 +36,20 @@ fn value_eq(doc: &Doc, id: NodeId, want: &Dynamic) -> bool {
 /// A lazy filtered view of an array's (or table's) entries.
 #[derive(Debug, Clone)]
 pub struct Query {
-    generation: u32,
-    base: Base,
-    filters: Vec<Filter>,
+    pub(crate) generation: u32,
+    pub(crate) base: Base,
+    pub(crate) filters: Vec<Filter>,
 }
 
 #[derive(Debug, Clone)]
-enum Base {
+pub(crate) enum Base {
     Empty,
     Children(NodeId),
     Ids(Arc<[NodeId]>),
 }
 
 #[derive(Debug, Clone)]
-struct Filter {
+pub(crate) struct Filter {
     key: ImmutableString,
     value: Dynamic,
     keep_equal: bool,
@@ -60,7 +60,7 @@ struct Filter {
 
 /// Whether `needle` (lower case) occurs in `hay`, ignoring ASCII case, with no
 /// letter or digit directly before or after it.
-fn contains_words(hay: &str, needle: &str) -> bool {
+pub(crate) fn contains_words(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     if n.is_empty() || n.len() > h.len() {
         return false;
@@ -74,7 +74,7 @@ fn contains_words(hay: &str, needle: &str) -> bool {
 }
 
 /// The words a `select_words` argument names: one string or an array of them.
-fn word_list(want: &Dynamic) -> Arc<[String]> {
+pub(crate) fn word_list(want: &Dynamic) -> Arc<[String]> {
     match want.read_lock::<Array>() {
         Some(items) => items.iter().map(|w| w.to_string().to_lowercase()).collect(),
         None => Arc::from([want.to_string().to_lowercase()]),
@@ -82,7 +82,7 @@ fn word_list(want: &Dynamic) -> Arc<[String]> {
 }
 
 impl Query {
-    fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         Query {
             generation: 0,
             base: Base::Empty,
@@ -90,7 +90,7 @@ impl Query {
         }
     }
 
-    fn single(node: Node) -> Self {
+    pub(crate) fn single(node: Node) -> Self {
         Query {
             generation: node.generation,
             base: Base::Ids(Arc::from([node.id])),
@@ -98,7 +98,7 @@ impl Query {
         }
     }
 
-    fn of(node: Node) -> Self {
+    pub(crate) fn of(node: Node) -> Self {
         Query {
             generation: node.generation,
             base: Base::Children(node.id),
@@ -106,7 +106,7 @@ impl Query {
         }
     }
 
-    fn with(mut self, key: ImmutableString, value: Dynamic, keep_equal: bool) -> Self {
+    pub(crate) fn with(mut self, key: ImmutableString, value: Dynamic, keep_equal: bool) -> Self {
         self.filters.push(Filter {
             key,
             value,
@@ -116,7 +116,12 @@ impl Query {
         self
     }
 
-    fn with_words(mut self, key: ImmutableString, value: Dynamic, keep_equal: bool) -> Self {
+    pub(crate) fn with_words(
+        mut self,
+        key: ImmutableString,
+        value: Dynamic,
+        keep_equal: bool,
+    ) -> Self {
         self.filters.push(Filter {
             key,
             words: Some(word_list(&value)),
@@ -139,7 +144,7 @@ impl Query {
     }
 
     /// Calls `f` with each matching id, in order, until it returns false.
-    pub(super) fn each(&self, mut f: impl FnMut(&Doc, NodeId) -> bool) -> RhaiResult<()> {
+    pub(crate) fn each(&self, mut f: impl FnMut(&Doc, NodeId) -> bool) -> RhaiResult<()> {
         if matches!(self.base, Base::Empty) {
             return Ok(());
         }
@@ -169,7 +174,7 @@ impl Query {
         })
     }
 
-    fn count(&self) -> RhaiResult<i64> {
+    pub(crate) fn count(&self) -> RhaiResult<i64> {
         let mut n = 0;
         self.each(|_, _| {
             n += 1;
@@ -178,7 +183,7 @@ impl Query {
         Ok(n)
     }
 
-    fn first(&self) -> RhaiResult<Dynamic> {
+    pub(crate) fn first(&self) -> RhaiResult<Dynamic> {
         let mut out = Dynamic::UNIT;
         self.each(|doc, id| {
             out = to_dynamic(doc, id);
@@ -187,7 +192,7 @@ impl Query {
         Ok(out)
     }
 
-    fn index_by(&self, key: &str) -> RhaiResult<Index> {
+    pub(crate) fn index_by(&self, key: &str) -> RhaiResult<Index> {
         let mut map = StrMap::new(key);
         self.each(|doc, id| {
             if let Some(k) = map.value_of(doc, id) {
@@ -202,7 +207,7 @@ impl Query {
     }
 
     /// Entries whose string `key` value an earlier entry already had.
-    fn duplicates(&self, key: &str) -> RhaiResult<Query> {
+    pub(crate) fn duplicates(&self, key: &str) -> RhaiResult<Query> {
         let mut seen = StrMap::new(key);
         let mut twins = Vec::new();
         self.each(|doc, id| {
@@ -222,7 +227,7 @@ impl Query {
         })
     }
 
-    fn group_by(&self, key: &str) -> RhaiResult<Groups> {
+    pub(crate) fn group_by(&self, key: &str) -> RhaiResult<Groups> {
         let mut map = StrMap::new(key);
         let mut groups: Vec<Vec<NodeId>> = Vec::new();
         self.each(|doc, id| {
@@ -270,152 +275,16 @@ impl IntoIterator for Node {
 /// A map from a string key's value to the first entry holding it.
 #[derive(Debug, Clone)]
 pub struct Index {
-    generation: u32,
-    map: Arc<StrMap>,
+    pub(crate) generation: u32,
+    pub(crate) map: Arc<StrMap>,
 }
 
 /// Entries grouped by a string key's value, groups in order of first appearance.
 #[derive(Debug, Clone)]
 pub struct Groups {
-    generation: u32,
+    pub(crate) generation: u32,
     /// Each group's entries, and the map from a value to its group's slot.
-    groups: Arc<(Vec<Arc<[NodeId]>>, StrMap)>,
-}
-
-/// Registers queries, indexes and groups on `engine`.
-pub(super) fn register(engine: &mut Engine) {
-    engine
-        .register_type_with_name::<Query>("Query")
-        .register_type_with_name::<Index>("Index")
-        .register_type_with_name::<Groups>("Groups")
-        .register_iterator::<Query>();
-
-    // Queries.
-    engine.register_fn("items", |n: &mut Node| Query::of(*n));
-    engine.register_fn("items", |_: ()| Query::empty());
-    engine.register_fn("select", |n: &mut Node, k: ImmutableString, v: Dynamic| {
-        Query::of(*n).with(k, v, true)
-    });
-    engine.register_fn("select", |q: &mut Query, k: ImmutableString, v: Dynamic| {
-        q.clone().with(k, v, true)
-    });
-    engine.register_fn("select", |_: (), _: ImmutableString, _: Dynamic| {
-        Query::empty()
-    });
-    engine.register_fn("reject", |n: &mut Node, k: ImmutableString, v: Dynamic| {
-        Query::of(*n).with(k, v, false)
-    });
-    engine.register_fn("reject", |q: &mut Query, k: ImmutableString, v: Dynamic| {
-        q.clone().with(k, v, false)
-    });
-    engine.register_fn(
-        "select_words",
-        |n: &mut Node, k: ImmutableString, v: Dynamic| Query::of(*n).with_words(k, v, true),
-    );
-    engine.register_fn(
-        "select_words",
-        |q: &mut Query, k: ImmutableString, v: Dynamic| q.clone().with_words(k, v, true),
-    );
-    engine.register_fn("select_words", |_: (), _: ImmutableString, _: Dynamic| {
-        Query::empty()
-    });
-    engine.register_fn(
-        "reject_words",
-        |n: &mut Node, k: ImmutableString, v: Dynamic| Query::of(*n).with_words(k, v, false),
-    );
-    engine.register_fn(
-        "reject_words",
-        |q: &mut Query, k: ImmutableString, v: Dynamic| q.clone().with_words(k, v, false),
-    );
-    engine.register_fn("reject_words", |_: (), _: ImmutableString, _: Dynamic| {
-        Query::empty()
-    });
-    engine.register_fn("has_words", |s: &str, needles: Dynamic| {
-        let hay = s.to_lowercase();
-        match needles.read_lock::<Array>() {
-            Some(items) => items
-                .iter()
-                .any(|w| contains_words(&hay, &w.to_string().to_lowercase())),
-            None => contains_words(&hay, &needles.to_string().to_lowercase()),
-        }
-    });
-    engine.register_fn("reject", |_: (), _: ImmutableString, _: Dynamic| {
-        Query::empty()
-    });
-    engine.register_fn("len", |q: &mut Query| q.count());
-    engine.register_fn("count", |q: &mut Query| q.count());
-    engine.register_fn("is_empty", |q: &mut Query| q.count().map(|n| n == 0));
-    engine.register_fn("first", |q: &mut Query| q.first());
-    engine.register_fn("index_by", |q: &mut Query, key: &str| q.index_by(key));
-    engine.register_fn("index_by", |n: &mut Node, key: &str| {
-        Query::of(*n).index_by(key)
-    });
-    engine.register_fn("index_by", |_: (), _: &str| Query::empty().index_by(""));
-    engine.register_fn("group_by", |q: &mut Query, key: &str| q.group_by(key));
-    engine.register_fn("group_by", |n: &mut Node, key: &str| {
-        Query::of(*n).group_by(key)
-    });
-    engine.register_fn("group_by", |_: (), _: &str| Query::empty().group_by(""));
-
-    // Indexes and groups.
-    engine.register_indexer_get(|ix: &mut Index, key: ImmutableString| {
-        if ix.map.is_empty() {
-            return Ok(Dynamic::UNIT);
-        }
-        with_doc(ix.generation, |doc| {
-            Ok(ix
-                .map
-                .get(doc, &key)
-                .map_or(Dynamic::UNIT, |(id, _)| to_dynamic(doc, id)))
-        })
-    });
-    engine.register_fn("contains", |ix: &mut Index, key: ImmutableString| {
-        if ix.map.is_empty() {
-            return Ok(false);
-        }
-        with_doc(ix.generation, |doc| Ok(ix.map.get(doc, &key).is_some()))
-    });
-    engine.register_fn("len", |ix: &mut Index| ix.map.len() as i64);
-    engine.register_indexer_get(|g: &mut Groups, key: ImmutableString| {
-        let (groups, map) = &*g.groups;
-        let slot = if map.is_empty() {
-            None
-        } else {
-            with_doc(g.generation, |doc| Ok(map.get(doc, &key)))?
-        };
-        Ok::<_, Box<EvalAltResult>>(Query {
-            generation: g.generation,
-            base: slot.map_or(Base::Empty, |(_, i)| Base::Ids(groups[i as usize].clone())),
-            filters: Vec::new(),
-        })
-    });
-    engine.register_fn("keys", |g: &mut Groups| {
-        let (groups, map) = &*g.groups;
-        if groups.is_empty() {
-            return Ok(Array::new());
-        }
-        with_doc(g.generation, |doc| {
-            Ok(groups
-                .iter()
-                .filter_map(|ids| map.value_of(doc, ids[0]))
-                .map(|k| Dynamic::from(ImmutableString::from(k)))
-                .collect::<Array>())
-        })
-    });
-    engine.register_fn("len", |g: &mut Groups| g.groups.0.len() as i64);
-    engine.register_fn("duplicates", |q: &mut Query, key: &str| q.duplicates(key));
-    engine.register_fn("duplicates", |n: &mut Node, key: &str| {
-        Query::of(*n).duplicates(key)
-    });
-    engine.register_fn("duplicates", |_: (), _: &str| Query::empty());
-
-    engine.register_fn("schema_violations", |q: &mut Query, spec: rhai::Map| {
-        super::schema::violations(q, &spec)
-    });
-    engine.register_fn("schema_violations", |n: &mut Node, spec: rhai::Map| {
-        super::schema::violations(&Query::single(*n), &spec)
-    });
-    engine.register_fn("schema_violations", |_: (), _: rhai::Map| Array::new());
+    pub(crate) groups: Arc<(Vec<Arc<[NodeId]>>, StrMap)>,
 }
 
 #[cfg(test)]

@@ -1,10 +1,14 @@
-//! Rules: finding `.rhai` files, parsing their `//!` header, compiling them once.
+//! Rules: finding `.rhai` files, parsing their `//!` header, compiling them once with
+//! their pack's shared functions.
 
+use super::pack::{self, Pack};
+use super::sandbox::{self, Limits};
 use crate::estate::Source;
 use crate::report::{Failure, FailureKind, Severity};
 use rhai::{Engine, AST};
+use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -38,6 +42,8 @@ pub struct Rule {
     /// Where `fn check` is declared, for errors that carry no position.
     pub check_span: Range<usize>,
     pub builtin: bool,
+    /// The shared functions merged into this rule.
+    pub pack: Option<Arc<Pack>>,
 }
 
 /// A rule file read from disk or from the binary, not yet compiled.
@@ -45,21 +51,60 @@ pub struct RuleText {
     pub id: String,
     pub source: Arc<Source>,
     pub builtin: bool,
+    pub pack: Option<Arc<Pack>>,
 }
 
-/// The embedded built-in pack.
+/// The shared files of a pack folder, compiled; `None` when it has none.
+fn load_pack(
+    engine: &mut Option<rhai::Engine>,
+    read: impl Fn(&str) -> Result<Option<Arc<Source>>, Box<Failure>>,
+) -> Result<Option<Arc<Pack>>, Box<Failure>> {
+    let (prelude, schema) = (read(pack::PRELUDE)?, read(pack::SCHEMA)?);
+    if prelude.is_none() && schema.is_none() {
+        return Ok(None);
+    }
+    let engine = engine.get_or_insert_with(|| sandbox::build(&Limits::default(), false));
+    Pack::build(engine, prelude, schema).map(|p| Some(Arc::new(p)))
+}
+
+/// The embedded built-in pack. A broken shared file makes every rule of its pack
+/// fail to compile with its error; the pack's tests keep that from shipping.
 pub fn builtin_texts() -> Vec<RuleText> {
-    BUILTIN_RULES
-        .iter()
-        .map(|(path, text)| RuleText {
+    let mut engine = None;
+    let mut packs: BTreeMap<&str, Result<Option<Arc<Pack>>, Box<Failure>>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (path, text) in BUILTIN_FILES {
+        let (folder, file) = path.rsplit_once('/').unwrap_or(("", path));
+        if pack::is_shared(file) || !file.ends_with(".rhai") {
+            continue;
+        }
+        let shared = packs.entry(folder).or_insert_with(|| {
+            load_pack(&mut engine, |name| {
+                let want = format!("{folder}/{name}");
+                Ok(BUILTIN_FILES
+                    .iter()
+                    .find(|(p, _)| *p == want)
+                    .map(|(p, t)| {
+                        Arc::new(Source::new(format!("<builtin>/rules/{p}"), t.to_string()))
+                    }))
+            })
+        });
+        let source = Arc::new(Source::new(
+            format!("<builtin>/rules/{path}"),
+            text.to_string(),
+        ));
+        let pack = match shared {
+            Ok(p) => p.clone(),
+            Err(f) => Some(Arc::new(Pack::broken(f))),
+        };
+        out.push(RuleText {
             id: id_from_rel(path),
-            source: Arc::new(Source::new(
-                format!("<builtin>/rules/{path}"),
-                text.to_string(),
-            )),
+            source,
             builtin: true,
-        })
-        .collect()
+            pack,
+        });
+    }
+    out
 }
 
 fn id_from_rel(rel: &str) -> String {
@@ -72,7 +117,9 @@ fn id_from_rel(rel: &str) -> String {
     format!("{pack}/{stem}")
 }
 
-/// Every `.rhai` file below `dir`, sorted; unreadable entries become failures.
+/// Every rule file below `dir`, sorted, with its folder's shared files; unreadable
+/// entries become failures. A folder whose shared files are broken is reported once,
+/// and its rules are left out.
 pub fn read_dir_texts(dir: &Path, failures: &mut Vec<Failure>) -> Vec<RuleText> {
     let mut files = Vec::new();
     if dir.is_file() {
@@ -80,13 +127,40 @@ pub fn read_dir_texts(dir: &Path, failures: &mut Vec<Failure>) -> Vec<RuleText> 
     } else {
         crate::files::walk(dir, "rhai", &mut files, failures);
     }
+    let mut engine = None;
+    let mut packs: BTreeMap<PathBuf, Option<Option<Arc<Pack>>>> = BTreeMap::new();
     let mut out = Vec::new();
     for path in files {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if pack::is_shared(&name) {
+            continue;
+        }
+        let folder = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let shared = packs.entry(folder.clone()).or_insert_with(|| {
+            let read = |name: &str| {
+                let p = folder.join(name);
+                if !p.exists() {
+                    return Ok(None);
+                }
+                crate::files::read_text(&p).map(|s| Some(Arc::new(s)))
+            };
+            match load_pack(&mut engine, read) {
+                Ok(p) => Some(p),
+                Err(f) => {
+                    failures.push(*f);
+                    None
+                }
+            }
+        });
+        let Some(pack) = shared else {
+            continue;
+        };
         match crate::files::read_text(&path) {
             Ok(source) => out.push(RuleText {
                 id: id_from_rel(&path.to_string_lossy()),
                 source: Arc::new(source),
                 builtin: false,
+                pack: pack.clone(),
             }),
             Err(f) => failures.push(*f),
         }
@@ -105,6 +179,9 @@ pub fn compile(engine: &Engine, text: RuleText) -> Result<Rule, Box<Failure>> {
             format!("rule `{}`: {message}", text.id),
         ))
     })?;
+    if let Some(f) = text.pack.as_ref().and_then(|p| p.failure.clone()) {
+        return Err(f);
+    }
     let ast = engine.compile(source.text()).map_err(|e| {
         let pos = e.position();
         let at = source.offset_of(pos.line().unwrap_or(1), pos.position().unwrap_or(1));
@@ -115,6 +192,27 @@ pub fn compile(engine: &Engine, text: RuleText) -> Result<Rule, Box<Failure>> {
             format!("rule `{}` does not compile: {}", text.id, e.err_type()),
         ))
     })?;
+    let shared = text.pack.as_ref().map(|p| &p.functions);
+    if let Some((name, pos)) = unknown_calls(engine, &ast, shared).into_iter().next() {
+        let at = source.offset_of(pos.line().unwrap_or(1), pos.position().unwrap_or(1));
+        let known = local_functions(engine, &ast, shared);
+        let candidates = known.iter().chain(library()).map(String::as_str);
+        let hint = crate::suggest::closest(&name, candidates)
+            .map_or(String::new(), |c| format!("; did you mean `{c}`?"));
+        return Err(Box::new(Failure::located(
+            FailureKind::RuleCompile,
+            &source,
+            at..at + name.len(),
+            format!(
+                "rule `{}` calls `{name}`, which is neither a host function, a Rhai function nor defined in the rule or its pack{hint}",
+                text.id
+            ),
+        )));
+    }
+    let ast = match &text.pack {
+        Some(p) => p.ast.merge(&ast),
+        None => ast,
+    };
     let has_check = ast
         .iter_functions()
         .any(|f| f.name == "check" && f.params.len() == 1);
@@ -134,7 +232,84 @@ pub fn compile(engine: &Engine, text: RuleText) -> Result<Rule, Box<Failure>> {
         source,
         ast,
         builtin: text.builtin,
+        pack: text.pack,
     })
+}
+
+/// Functions the language provides as keywords rather than registered functions.
+const KEYWORD_FUNCTIONS: &[&str] = &[
+    "print",
+    "debug",
+    "type_of",
+    "Fn",
+    "call",
+    "curry",
+    "is_shared",
+    "is_def_var",
+    "is_def_fn",
+    "eval",
+];
+
+/// Rhai's own library, the same for every engine: listed once.
+fn library() -> &'static std::collections::BTreeSet<String> {
+    static LIBRARY: std::sync::OnceLock<std::collections::BTreeSet<String>> =
+        std::sync::OnceLock::new();
+    LIBRARY.get_or_init(|| names_of(Engine::new().gen_fn_signatures(true)))
+}
+
+fn names_of(signatures: Vec<String>) -> std::collections::BTreeSet<String> {
+    signatures
+        .iter()
+        .filter_map(|sig| sig.split_once('(').map(|(name, _)| name.to_string()))
+        .collect()
+}
+
+/// The names a rule may call besides Rhai's library: the engine's registered
+/// functions, the language's keyword functions, the rule's own and its pack's.
+fn local_functions(
+    engine: &Engine,
+    ast: &AST,
+    shared: Option<&std::collections::BTreeSet<String>>,
+) -> std::collections::BTreeSet<String> {
+    let mut known = names_of(engine.gen_fn_signatures(false));
+    known.extend(KEYWORD_FUNCTIONS.iter().map(|k| k.to_string()));
+    known.extend(ast.iter_functions().map(|f| f.name.to_string()));
+    known.extend(shared.into_iter().flatten().cloned());
+    known
+}
+
+/// Calls in `ast` to names that are not known, in source order.
+pub(crate) fn unknown_calls(
+    engine: &Engine,
+    ast: &AST,
+    shared: Option<&std::collections::BTreeSet<String>>,
+) -> Vec<(String, rhai::Position)> {
+    use rhai::{ASTNode, Expr, Stmt};
+    let mut calls = Vec::new();
+    ast.walk(&mut |path: &[ASTNode]| {
+        let call = match path.last() {
+            Some(ASTNode::Expr(Expr::FnCall(call, pos) | Expr::MethodCall(call, pos))) => {
+                Some((call, pos))
+            }
+            // A call standing alone as a statement.
+            Some(ASTNode::Stmt(Stmt::FnCall(call, pos))) => Some((call, pos)),
+            _ => None,
+        };
+        if let Some((call, pos)) = call {
+            let name = call.name.as_str();
+            if name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                calls.push((name.to_string(), *pos));
+            }
+        }
+        true
+    });
+    if calls.is_empty() {
+        return calls;
+    }
+    let known = local_functions(engine, ast, shared);
+    calls.retain(|(name, _)| !known.contains(name) && !library().contains(name));
+    calls.sort_by_key(|(_, pos)| (pos.line(), pos.position()));
+    calls
 }
 
 fn find_check(text: &str) -> Option<Range<usize>> {

@@ -1,7 +1,7 @@
 //! Parallel evaluation: every (estate, rule) pair on rayon, errors turned into
 //! located failures, raw findings resolved into spans and paths.
 
-use super::host::{CallScope, Node, RawFinding};
+use super::context::{CallScope, Node, RawFinding};
 use super::rule::Rule;
 use super::sandbox::{self, Limits, TIMEOUT_TOKEN};
 use crate::estate::Doc;
@@ -62,7 +62,7 @@ pub fn run_one(
     estate: &Estate,
     rule: &Rule,
 ) -> (Vec<Finding>, Option<Failure>) {
-    let scope = CallScope::enter(estate.doc.clone());
+    let scope = CallScope::enter(estate.doc.clone(), Arc::from(rule.id.as_str()));
     sandbox::arm_deadline(limits.timeout);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
@@ -155,19 +155,45 @@ fn call_site(
     Some((rule.source.clone(), start..start + len))
 }
 
-/// The innermost error of a chain of function calls, and the nearest position.
-fn innermost(e: &EvalAltResult) -> (&EvalAltResult, Position) {
+/// The innermost error of a chain of function calls, the nearest position, and the
+/// script function whose body that position is in (`within` at the top).
+fn innermost<'e>(e: &'e EvalAltResult, within: &'e str) -> (&'e EvalAltResult, Position, &'e str) {
     match e {
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, pos) => {
-            let (deepest, inner_pos) = innermost(inner);
-            (deepest, if inner_pos.is_none() { *pos } else { inner_pos })
+        EvalAltResult::ErrorInFunctionCall(name, _, inner, pos) => {
+            let (deepest, inner_pos, inner_fn) = innermost(inner, name);
+            if inner_pos.is_none() {
+                (deepest, *pos, within)
+            } else {
+                (deepest, inner_pos, inner_fn)
+            }
         }
-        other => (other, other.position()),
+        other => (other, other.position(), within),
     }
 }
 
+/// The file a position inside function `within` refers to: the pack prelude when the
+/// function comes from it and the rule does not define its own.
+fn file_of<'r>(rule: &'r Rule, within: &str) -> &'r Arc<crate::estate::Source> {
+    match &rule.pack {
+        Some(pack) if pack.functions.contains(within) && !defines(rule, within) => {
+            pack.prelude.as_ref().unwrap_or(&rule.source)
+        }
+        _ => &rule.source,
+    }
+}
+
+fn defines(rule: &Rule, name: &str) -> bool {
+    let text = rule.source.text();
+    text.match_indices("fn ").any(|(i, _)| {
+        text[i + 3..]
+            .trim_start()
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.trim_start().starts_with('('))
+    })
+}
+
 fn rule_error(rule: &Rule, limits: &Limits, doc: &Doc, e: EvalAltResult) -> Failure {
-    let (inner, pos) = innermost(&e);
+    let (inner, pos, within) = innermost(&e, "check");
     let (kind, message) = match inner {
         EvalAltResult::ErrorTerminated(token, _) if token.to_string() == TIMEOUT_TOKEN => (
             FailureKind::RuleLimit,
@@ -203,14 +229,15 @@ fn rule_error(rule: &Rule, limits: &Limits, doc: &Doc, e: EvalAltResult) -> Fail
             ),
         ),
     };
+    let file = file_of(rule, within);
     let span = match pos.line() {
         Some(line) => {
-            let at = rule.source.offset_of(line, pos.position().unwrap_or(1));
+            let at = file.offset_of(line, pos.position().unwrap_or(1));
             at..at
         }
         None => rule.check_span.clone(),
     };
-    Failure::located(kind, &rule.source, span, message)
+    Failure::located(kind, file, span, message)
         .with_note(format!("while checking {}", doc.source.name()))
 }
 
@@ -242,6 +269,7 @@ mod tests {
                     id: format!("t/{name}"),
                     source: Arc::new(Source::new(format!("{name}.rhai"), text)),
                     builtin: false,
+                    pack: None,
                 },
             )
             .unwrap()

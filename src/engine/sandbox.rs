@@ -4,7 +4,7 @@
 //! disabled, modules are compiled out (`no_module`), `print`/`debug` go to the log,
 //! and every call runs under operation, depth, size and wall-clock limits.
 
-use super::host;
+use super::{api, context};
 use rhai::{Dynamic, Engine};
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -75,12 +75,13 @@ pub fn build(limits: &Limits, verbose: bool) -> Engine {
         late.then(|| Dynamic::from(TIMEOUT_TOKEN))
     });
     if verbose {
-        engine.on_print(|s| eprintln!("[rule] {s}"));
-        engine.on_debug(|s, src, pos| eprintln!("[rule debug] {}{pos:?}: {s}", src.unwrap_or("")));
+        // Output names the rule that printed it: rules run in parallel.
+        engine.on_print(|s| eprintln!("[{}] {s}", context::current_rule()));
+        engine.on_debug(|s, _, pos| eprintln!("[{} debug] {pos:?}: {s}", context::current_rule()));
     } else {
         engine.on_print(|_| {});
         engine.on_debug(|_, _, _| {});
     }
-    host::register(&mut engine);
+    api::register(&mut engine);
     engine
 }

@@ -1,19 +1,168 @@
-//! `schema_violations(items, spec)`: a native, generic shape check for tables, so a
-//! pack can validate 100k entries without an interpreted loop per key.
+//! Estate schemas: the generic [`Schema`] a pack declares in `_schema.toml`, and
+//! `schema_violations(items, spec)`, a native shape check for tables, so a pack can
+//! validate 100k entries without an interpreted loop per key.
 //!
 //! `spec` maps each known key to what its value must be: a type name (`"string"`,
 //! `"integer"`, `"float"`, `"boolean"`, `"datetime"`, `"array"`, `"table"`, `"any"`),
-//! `"array<string>"`, an address kind (`"ipv4"`, `"ipv6"`), or an array of the allowed
-//! string spellings. Each violation is a map: `node` (the table), `key`, `kind`
+//! `"array<string>"`, `"array<table>"`, an address kind (`"ipv4"`, `"ipv6"`), or an
+//! array of the allowed string spellings. Each violation is a map: `node` (the table), `key`, `kind`
 //! (`"unknown"`, `"type"`, `"spelling"`, `"address"`), `expected`, `actual` (the
 //! value's type), `value` (the value, for strings; else its type), and `suggestion`
 //! (the closest known key or spelling, or `()`).
 
-use super::host::Node;
+use super::context::Node;
 use super::query::Query;
 use crate::estate::{doc::Value as V, Doc, NodeId};
 use crate::suggest::closest;
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
+use std::ops::Range;
+
+/// The type names a spec may use.
+pub const TYPES: &[&str] = &[
+    "string",
+    "integer",
+    "float",
+    "boolean",
+    "datetime",
+    "array",
+    "table",
+    "any",
+    "ipv4",
+    "ipv6",
+    "array<string>",
+    "array<table>",
+];
+
+/// What one key's value must be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeySpec {
+    /// One of [`TYPES`].
+    Type(String),
+    /// A string spelt one of these ways.
+    OneOf(Vec<String>),
+}
+
+/// The tables of an estate a pack reads, by path (`""` for the top level, `[]` for
+/// each entry of an array of tables: `servers[].domains[]`), each with its keys.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Schema {
+    pub tables: Vec<(String, Vec<(String, KeySpec)>)>,
+}
+
+impl Schema {
+    /// Reads `[tables."path"]` sections of `key = "type"` or `key = ["spelling", ..]`.
+    pub fn parse(text: &str) -> Result<Schema, (Range<usize>, String)> {
+        let file: toml::Table = toml::from_str(text)
+            .map_err(|e| (e.span().unwrap_or(0..0), e.message().to_string()))?;
+        // The first line naming `what`, to point at a bad entry.
+        let locate = |what: &str| {
+            let mut at = 0;
+            for line in text.split_inclusive('\n') {
+                if line.trim_start().starts_with(what) {
+                    return at..at + line.trim_end().len();
+                }
+                at += line.len();
+            }
+            0..0
+        };
+        let mut tables = Vec::new();
+        for (name, section) in file {
+            let toml::Value::Table(paths) = section.clone() else {
+                return Err((locate(&name), format!("`{name}` must be `[tables]`")));
+            };
+            if name != "tables" {
+                return Err((
+                    locate(&format!("[{name}")),
+                    format!("unknown section `{name}`: use `[tables.\"path\"]`"),
+                ));
+            }
+            for (path, keys) in paths {
+                let toml::Value::Table(keys) = keys else {
+                    return Err((locate(&path), format!("`{path}` must be a table of keys")));
+                };
+                let mut specs = Vec::new();
+                for (key, value) in keys {
+                    let span = locate(&key);
+                    let spec = match value {
+                        toml::Value::String(t) if TYPES.contains(&t.as_str()) => KeySpec::Type(t),
+                        toml::Value::Array(items) if !items.is_empty() => KeySpec::OneOf(
+                            items
+                                .into_iter()
+                                .map(|i| match i {
+                                    toml::Value::String(s) => Ok(s),
+                                    _ => Err((
+                                        span.clone(),
+                                        format!("`{key}`: spellings are strings"),
+                                    )),
+                                })
+                                .collect::<Result<_, _>>()?,
+                        ),
+                        _ => {
+                            return Err((
+                                span,
+                                format!(
+                                    "`{key}` must be one of {} or an array of spellings",
+                                    TYPES.join(", ")
+                                ),
+                            ))
+                        }
+                    };
+                    specs.push((key, spec));
+                }
+                tables.push((path, specs));
+            }
+        }
+        Ok(Schema { tables })
+    }
+
+    /// The keys of the table at `path`.
+    pub fn table(&self, path: &str) -> Option<&[(String, KeySpec)]> {
+        self.tables
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, k)| k.as_slice())
+    }
+
+    /// A script function `estate_schema()` giving a map from each table path to the
+    /// spec `schema_violations` takes.
+    pub fn to_script(&self) -> String {
+        let mut out = String::from("fn estate_schema() {\n    #{\n");
+        for (path, keys) in &self.tables {
+            out.push_str(&format!("        {}: #{{", quoted(path)));
+            for (i, (key, spec)) in keys.iter().enumerate() {
+                let value = match spec {
+                    KeySpec::Type(t) => quoted(t),
+                    KeySpec::OneOf(items) => format!(
+                        "[{}]",
+                        items
+                            .iter()
+                            .map(|s| quoted(s))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                let sep = if i == 0 { "" } else { ", " };
+                out.push_str(&format!("{sep}{}: {value}", quoted(key)));
+            }
+            out.push_str("},\n");
+        }
+        out.push_str("    }\n}\n");
+        out
+    }
+}
+
+/// A Rhai string literal of `s`, anything but plain ASCII escaped.
+fn quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            ' '..='~' if c != '"' && c != '\\' => out.push(c),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
 
 enum Expect {
     Type(&'static str),
@@ -34,6 +183,7 @@ fn parse_spec(spec: &Map) -> Result<Vec<(String, Expect)>, Box<EvalAltResult>> {
                 "ipv4" => Expect::Address("ipv4"),
                 "ipv6" => Expect::Address("ipv6"),
                 "array<string>" => Expect::ArrayOf("string"),
+                "array<table>" => Expect::ArrayOf("table"),
                 t @ ("string" | "integer" | "float" | "boolean" | "datetime" | "array"
                 | "table") => Expect::Type(match t {
                     "string" => "string",

@@ -1,6 +1,7 @@
 //! The one integration-test binary: each module covers one area through the binary or
 //! the library; `support` runs the binary for all of them.
 
+mod api_docs;
 mod ci_examples;
 mod ci_outputs;
 mod cli;
@@ -11,6 +12,7 @@ mod habits;
 mod hostile;
 mod output;
 mod pack;
+mod packs;
 mod paths;
 mod properties;
 mod support;

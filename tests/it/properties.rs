@@ -142,3 +142,64 @@ proptest! {
         let _ = parse(Arc::new(Source::new("t.toml", text)));
     }
 }
+
+/// `k = v` lines as the inside of an inline table.
+fn inline(lines: &str) -> String {
+    let pairs: Vec<&str> = lines.lines().collect();
+    format!("{{ {} }}", pairs.join(", "))
+}
+
+/// A value where the format expects a table: sometimes one, sometimes not.
+fn table_slot() -> impl Strategy<Value = String> {
+    prop_oneof![
+        table().prop_map(|t| inline(&t)),
+        value(),
+        prop::collection::vec(table(), 0..3).prop_map(|v| format!(
+            "[{}]",
+            v.iter().map(|t| inline(t)).collect::<Vec<_>>().join(", ")
+        )),
+    ]
+}
+
+/// A value where the format expects an array of tables, built from `entry`.
+fn array_slot(entry: BoxedStrategy<String>) -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::collection::vec(entry.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
+        value(),
+        entry,
+        prop::collection::vec(value(), 1..3).prop_map(|v| format!("[{}]", v.join(", "))),
+    ]
+}
+
+/// Estates whose every known table and array of tables may have the wrong shape.
+fn misshapen_estate() -> impl Strategy<Value = String> {
+    let domain = table().prop_map(|t| inline(&t)).boxed();
+    let server = (table(), table_slot(), array_slot(domain))
+        .prop_map(|(t, backup, domains)| {
+            let mut lines = format!("{t}backup = {backup}\ndomains = {domains}\n");
+            lines.retain(|c| c != '\r');
+            inline(&lines)
+        })
+        .boxed();
+    (
+        table_slot(),
+        array_slot(server),
+        array_slot(table().prop_map(|t| inline(&t)).boxed()),
+        array_slot(table().prop_map(|t| inline(&t)).boxed()),
+    )
+        .prop_map(|(upgrade, servers, clients, waivers)| {
+            format!("upgrade = {upgrade}\nservers = {servers}\nclients = {clients}\nwaivers = {waivers}\n")
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_estate_shape_makes_a_builtin_rule_fail(text in misshapen_estate()) {
+        let out = report(&text, 1);
+        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let failures = parsed["failures"].as_array().unwrap();
+        prop_assert!(failures.iter().all(|f| f["kind"] == "toml-syntax"), "{}\n{}", text, out);
+    }
+}

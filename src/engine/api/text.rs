@@ -1,0 +1,147 @@
+//! Generic text helpers: addresses, Windows paths, whole-word and regular-expression
+//! matching, "did you mean" suggestions, and today's date.
+
+use super::Api;
+use crate::engine::context::{err, RhaiResult};
+use crate::engine::query::contains_words;
+use rhai::{Array, Dynamic};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+/// Compiled patterns may take this much memory: `regex` matches in linear time, and
+/// this bounds what a pattern can cost before matching starts.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// Patterns compiled on this thread, so a rule matching every client compiles once.
+const REGEX_CACHE: usize = 64;
+
+thread_local! {
+    static PATTERNS: RefCell<HashMap<String, regex::Regex>> = RefCell::new(HashMap::new());
+}
+
+/// Whether `pattern` matches anywhere in `text`.
+pub fn regex_matches(text: &str, pattern: &str) -> Result<bool, String> {
+    PATTERNS.with_borrow_mut(|cache| {
+        if let Some(re) = cache.get(pattern) {
+            return Ok(re.is_match(text));
+        }
+        let re = regex::RegexBuilder::new(pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| format!("`matches`: invalid pattern: {e}"))?;
+        let hit = re.is_match(text);
+        if cache.len() >= REGEX_CACHE {
+            cache.clear();
+        }
+        cache.insert(pattern.to_string(), re);
+        Ok(hit)
+    })
+}
+
+/// The civil date (UTC) `days` days after 1970-01-01, as `YYYY-MM-DD`.
+pub fn civil_date(days: i64) -> String {
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    civil_date((secs / 86_400) as i64)
+}
+
+/// Normalises a Windows path for comparison: `\` for `/`, lower case, `.` and `..`
+/// segments resolved, no trailing separator.
+pub fn windows_path(path: &str) -> String {
+    let path = path.replace('/', "\\").to_lowercase();
+    let (prefix, rest) = match path.find(':') {
+        Some(1) => path.split_at(2),
+        _ => ("", path.as_str()),
+    };
+    let unc = rest.starts_with("\\\\");
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in rest.split('\\') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    let lead = if unc {
+        "\\\\"
+    } else if rest.starts_with('\\') {
+        "\\"
+    } else {
+        ""
+    };
+    format!("{prefix}{lead}{}", parts.join("\\"))
+}
+
+pub(super) fn register(api: &mut Api) {
+    api.add("is_ipv4", |s: &str| s.parse::<std::net::Ipv4Addr>().is_ok())
+        .add("is_ipv6", |s: &str| s.parse::<std::net::Ipv6Addr>().is_ok())
+        .add("windows_path", |s: &str| windows_path(s))
+        .add("has_words", |s: &str, needles: Dynamic| {
+            let hay = s.to_lowercase();
+            match needles.read_lock::<Array>() {
+                Some(items) => items
+                    .iter()
+                    .any(|w| contains_words(&hay, &w.to_string().to_lowercase())),
+                None => contains_words(&hay, &needles.to_string().to_lowercase()),
+            }
+        })
+        .add("matches", |text: &str, pattern: &str| -> RhaiResult<bool> {
+            regex_matches(text, pattern).or_else(err)
+        })
+        .add("matches", |_: Dynamic, _: &str| false)
+        .add("today", today)
+        .add("closest", |word: &str, candidates: Array| {
+            let names: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
+            crate::suggest::closest(word, names.iter().map(String::as_str))
+                .map_or(Dynamic::UNIT, |c| Dynamic::from(c.to_string()))
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_paths_compare_loosely() {
+        assert_eq!(windows_path(r"C:/Program Files\X\\"), r"c:\program files\x");
+        assert_eq!(windows_path(r"C:\a\b\..\c"), r"c:\a\c");
+        assert_eq!(windows_path(r"\\srv\share\x"), r"\\srv\share\x");
+    }
+
+    #[test]
+    fn regexes_match_and_bad_ones_are_errors() {
+        assert_eq!(regex_matches("osce-hq.corp", r"^osce-[a-z]+\."), Ok(true));
+        assert_eq!(regex_matches("OSCE", "osce"), Ok(false));
+        assert!(regex_matches("x", "(")
+            .unwrap_err()
+            .contains("invalid pattern"));
+        // Too large to compile within the limit: an error, not a stall.
+        assert!(regex_matches("x", r"\w{1000}{1000}").is_err());
+    }
+
+    #[test]
+    fn civil_dates_from_days() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+        assert_eq!(civil_date(20_781), "2026-11-24");
+        assert_eq!(civil_date(-1), "1969-12-31");
+        assert_eq!(today().len(), 10);
+    }
+}

@@ -1,0 +1,152 @@
+//! The base every host function stands on: the `Node` handle over the estate arena and
+//! the per-call context holding the estate and the findings reported so far.
+//!
+//! A rule runs on one rayon thread at a time; the estate it reads and the findings it
+//! reports live in a thread-local context set for the length of that one call. A
+//! `Node` carries the generation of its document, so a handle can only read the
+//! document of the call it was made in.
+
+use crate::estate::{doc::Value as V, Doc, NodeId, ROOT};
+use crate::report::Severity;
+use rhai::{Dynamic, EvalAltResult, ImmutableString, Position};
+use std::cell::RefCell;
+use std::sync::Arc;
+
+pub(crate) type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// A finding as a rule reported it, before its spans are resolved.
+#[derive(Debug, Clone)]
+pub struct RawFinding {
+    pub severity: Option<Severity>,
+    pub node: NodeId,
+    pub key: String,
+    pub message: String,
+    pub help: Option<String>,
+    pub call_site: Position,
+    pub labels: Vec<(NodeId, String, String)>,
+    /// Underline the key itself rather than its value.
+    pub on_key: bool,
+}
+
+struct Context {
+    doc: Arc<Doc>,
+    findings: Vec<RawFinding>,
+    /// The rule being run, for `print` and `debug` output.
+    rule: Arc<str>,
+}
+
+thread_local! {
+    static CONTEXT: RefCell<Option<Context>> = const { RefCell::new(None) };
+}
+
+/// Sets the document a rule call reads; returns what the call reported when dropped
+/// through [`CallScope::finish`].
+pub struct CallScope(());
+
+impl CallScope {
+    pub fn enter(doc: Arc<Doc>, rule: Arc<str>) -> Self {
+        CONTEXT.with_borrow_mut(|c| {
+            *c = Some(Context {
+                doc,
+                findings: Vec::new(),
+                rule,
+            })
+        });
+        CallScope(())
+    }
+
+    pub fn finish(self) -> Vec<RawFinding> {
+        CONTEXT
+            .with_borrow_mut(|c| c.take())
+            .map(|c| c.findings)
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for CallScope {
+    fn drop(&mut self) {
+        CONTEXT.with_borrow_mut(|c| *c = None);
+    }
+}
+
+pub(crate) fn err<T>(msg: impl Into<String>) -> RhaiResult<T> {
+    Err(msg.into().into())
+}
+
+pub(crate) fn with_doc<T>(generation: u32, f: impl FnOnce(&Doc) -> RhaiResult<T>) -> RhaiResult<T> {
+    CONTEXT.with_borrow(|c| match c {
+        Some(c) if c.doc.generation == generation => f(&c.doc),
+        _ => err("this node belongs to another estate or rule call"),
+    })
+}
+
+/// The id of the rule running on this thread, or `""` outside a rule call.
+pub fn current_rule() -> Arc<str> {
+    CONTEXT.with_borrow(|c| c.as_ref().map_or_else(|| Arc::from(""), |c| c.rule.clone()))
+}
+
+pub(crate) fn current_doc() -> Option<Arc<Doc>> {
+    CONTEXT.with_borrow(|c| c.as_ref().map(|c| c.doc.clone()))
+}
+
+/// A table or array of the estate, as a rule sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Node {
+    pub(crate) generation: u32,
+    pub(crate) id: NodeId,
+}
+
+impl Node {
+    pub fn root(doc: &Doc) -> Self {
+        Node {
+            generation: doc.generation,
+            id: ROOT,
+        }
+    }
+}
+
+/// Scalars become plain Rhai values; tables and arrays become nodes.
+pub(crate) fn to_dynamic(doc: &Doc, id: NodeId) -> Dynamic {
+    match &doc.node(id).value {
+        V::Str(s) => Dynamic::from(s.clone()),
+        V::Raw(..) => Dynamic::from(ImmutableString::from(doc.str_of(id).unwrap_or(""))),
+        V::Int(i) => Dynamic::from_int(*i),
+        V::Float(x) => Dynamic::from_float(*x),
+        V::Bool(b) => Dynamic::from_bool(*b),
+        V::Datetime(d) => Dynamic::from(d.to_string()),
+        V::Array(_) | V::Table(_) => Dynamic::from(Node {
+            generation: doc.generation,
+            id,
+        }),
+    }
+}
+
+/// Appends a finding to the current call if `node` belongs to it; gives its index.
+pub(crate) fn push_finding(node: Node, finding: RawFinding) -> RhaiResult<usize> {
+    CONTEXT.with_borrow_mut(|c| match c {
+        Some(c) if c.doc.generation == node.generation => {
+            c.findings.push(finding);
+            Ok(c.findings.len() - 1)
+        }
+        _ => err("this node belongs to another estate or rule call"),
+    })
+}
+
+/// Changes an already reported finding of the current call; `node`, when given, must
+/// belong to the call.
+pub(crate) fn edit_finding(
+    index: usize,
+    node: Option<Node>,
+    f: impl FnOnce(&mut RawFinding),
+) -> RhaiResult<()> {
+    CONTEXT.with_borrow_mut(|c| match c {
+        Some(c) if node.is_none_or(|n| c.doc.generation == n.generation) => {
+            if let Some(found) = c.findings.get_mut(index) {
+                f(found);
+            }
+            Ok(())
+        }
+        None if node.is_none() => Ok(()),
+        _ => err("this node belongs to another estate or rule call"),
+    })
+}
