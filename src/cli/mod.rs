@@ -2,6 +2,7 @@
 //! commands (`check`), and the rule-author commands `test`, `rules`, `explain` (`pack`).
 
 mod check;
+mod init;
 mod pack;
 
 use crate::output::{Format, Style};
@@ -45,6 +46,16 @@ pub enum Command {
     /// Show a rule's documentation
     #[command(after_help = EXIT_CODES)]
     Explain(ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on standard output
+    Man,
+    /// Start using preflight here: preflight.toml, a site rule with its fixture, a CI
+    /// workflow (refuses to overwrite)
+    Init(InitArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -228,6 +239,13 @@ pub enum ListFormat {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct InitArgs {
+    /// Directory to set up (default: the current directory)
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct ExplainArgs {
     /// Rule id, such as officescan/server-on-apache
     pub id: String,
@@ -317,5 +335,25 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
         Command::Test(a) => pack::test(a),
         Command::Rules(a) => pack::rules(a),
         Command::Explain(a) => pack::explain(a),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut command(), "preflight", &mut out);
+            emit(&String::from_utf8_lossy(&out));
+            0
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(command()).render(&mut out) {
+                Ok(()) => {
+                    emit(&String::from_utf8_lossy(&out));
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: cannot render the manual: {e}");
+                    2
+                }
+            }
+        }
+        Command::Init(a) => init::init(&a.dir),
     }
 }

@@ -111,8 +111,25 @@ pub(super) fn rules(a: RulesArgs) -> u8 {
 
 pub(super) fn explain(a: ExplainArgs) -> u8 {
     let set = load(&a.rules);
+    if let Some(doc) = crate::report::own::docs()
+        .into_iter()
+        .find(|d| d.id == a.id)
+    {
+        // preflight's own rules are documented like any pack's.
+        let mut out = format!("{}: {}\n\n", doc.id, doc.title);
+        out.push_str(&format!("  severity     {}\n", doc.severity.as_str()));
+        out.push_str("  source       built into preflight\n\n");
+        out.push_str(&doc.markdown.replace("## ", ""));
+        emit(&out);
+        return 0;
+    }
     let Some(rule) = set.rules.iter().find(|r| r.id == a.id) else {
-        let ids = set.rules.iter().map(|r| r.id.as_str());
+        let own = crate::report::own::docs();
+        let ids = set
+            .rules
+            .iter()
+            .map(|r| r.id.as_str())
+            .chain(own.iter().map(|d| d.id.as_str()));
         match crate::suggest::closest(&a.id, ids) {
             Some(c) => eprintln!("error: unknown rule `{}`; did you mean `{c}`?", a.id),
             None => eprintln!(

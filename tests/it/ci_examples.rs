@@ -114,3 +114,53 @@ fn a_change_that_cannot_be_checked_fails_with_2() {
         assert_eq!(code, 2, "{file}");
     }
 }
+
+#[test]
+fn the_action_gates_a_change_in_one_run() {
+    // The action's gate step, run like the examples' scripts.
+    let action = std::fs::read_to_string("action.yml").unwrap();
+    let script: String = action
+        .lines()
+        .skip_while(|l| !l.contains("git fetch --no-tags"))
+        .map(|l| l.trim_start())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(script.contains("preflight diff --git"), "{script}");
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let clean = std::fs::read_to_string("examples/estate.toml").unwrap();
+    git(root, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir(root.join("estates")).unwrap();
+    std::fs::write(root.join("estates/a.toml"), &clean).unwrap();
+    git(root, &["add", "."]);
+    git(root, &["commit", "-qm", "base"]);
+    git(root, &["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    git(root, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(root.join("estates/b.toml"), apache(&clean)).unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "change"]);
+    let bin = Path::new(env!("CARGO_BIN_EXE_preflight")).parent().unwrap();
+    let out = Command::new("bash")
+        .args(["-eo", "pipefail", "-c", &script])
+        .current_dir(root)
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("BASE_REF", "main")
+        .env("PATHS", "estates")
+        .env("ARGS", "")
+        .env("SARIF", "out.sarif")
+        .env("GITHUB_STEP_SUMMARY", root.join("summary.md"))
+        .env("GITHUB_OUTPUT", root.join("output.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let outputs = std::fs::read_to_string(root.join("output.txt")).unwrap();
+    assert_eq!(outputs.trim(), "exit-code=1");
+    assert!(std::fs::read_to_string(root.join("summary.md"))
+        .unwrap()
+        .contains("preflight: failed"));
+    assert!(root.join("out.sarif").is_file());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("::error file=estates/b.toml"));
+}
