@@ -2,6 +2,7 @@
 //! commands (`check`), and the rule-author commands `test`, `rules`, `explain` (`pack`).
 
 mod check;
+mod import;
 mod pack;
 
 use crate::output::{Format, Style};
@@ -45,6 +46,9 @@ pub enum Command {
     /// Show a rule's documentation
     #[command(after_help = EXIT_CODES)]
     Explain(ExplainArgs),
+    /// Merge a CSV or JSON inventory export into an estate, then check it
+    #[command(after_help = EXIT_CODES)]
+    Import(import::ImportArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -219,5 +223,6 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
         Command::Test(a) => pack::test(a),
         Command::Rules(a) => pack::rules(a),
         Command::Explain(a) => pack::explain(a),
+        Command::Import(a) => import::import(a),
     }
 }
