@@ -5,6 +5,7 @@ mod cli;
 mod corpus;
 mod gating;
 mod hostile;
+mod import;
 mod output;
 mod pack;
 mod properties;
