@@ -48,7 +48,7 @@ const COLUMN_FIELDS: [&str; 3] = ["key", "values", "strict"];
 #[derive(Debug, Clone)]
 pub struct Column {
     pub name: String,
-    pub key: String,
+    pub key: Arc<str>,
     /// Source spelling → estate value; empty means values pass as they are.
     pub values: Vec<(String, Value)>,
     /// A value outside `values` is a failure rather than passed through.
@@ -64,14 +64,15 @@ pub struct Map {
     pub table: String,
     pub key: String,
     pub columns: Vec<Column>,
-    pub constants: Vec<(String, Value)>,
+    pub constants: Vec<(Arc<str>, Value)>,
 }
 
 /// One row as an estate entry: its key and its values in map order.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub key: String,
-    pub values: Vec<(String, Value)>,
+    /// Estate keys are shared with the map, not copied per row.
+    pub values: Vec<(Arc<str>, Value)>,
 }
 
 /// Collects problems with their spans while the map is read.
@@ -211,7 +212,7 @@ pub fn parse(source: Source) -> Result<Map, Vec<Failure>> {
                     continue;
                 }
                 match scalar(item) {
-                    Some(v) => constants.push((k.to_string(), v)),
+                    Some(v) => constants.push((Arc::from(k), v)),
                     None => r.fail(
                         item.span().or(span),
                         format!("constant `{k}` must be a single value"),
@@ -241,7 +242,7 @@ pub fn parse(source: Source) -> Result<Map, Vec<Failure>> {
 fn check_targets(r: &mut Reader, map: &Map, root: &toml_edit::Table) {
     let mut seen: Vec<&str> = Vec::new();
     for c in &map.columns {
-        if seen.contains(&c.key.as_str()) {
+        if seen.contains(&&*c.key) {
             r.fail(
                 Some(c.span.clone()),
                 format!("`{}` is filled by two columns", c.key),
@@ -251,12 +252,12 @@ fn check_targets(r: &mut Reader, map: &Map, root: &toml_edit::Table) {
     }
     let constants = root.get("constants").and_then(Item::as_table_like);
     for (k, _) in &map.constants {
-        if seen.contains(&k.as_str()) {
+        if seen.contains(&&**k) {
             let span = constants.and_then(|t| key_span(t, k));
             r.fail(span, format!("`{k}` is both a column and a constant"));
         }
     }
-    let has_key_column = map.columns.iter().any(|c| c.key == map.key);
+    let has_key_column = map.columns.iter().any(|c| *c.key == *map.key);
     if !map.key.is_empty() && !has_key_column && root.contains_key("columns") {
         let span = root.get("key").and_then(Item::span);
         r.fail(
@@ -282,13 +283,13 @@ fn column(
     let of = format!("column `{name}`");
     let mut c = Column {
         name: name.to_string(),
-        key: String::new(),
+        key: Arc::from(""),
         values: Vec::new(),
         strict: false,
         span: span.clone(),
     };
     if let Some(k) = item.as_str() {
-        c.key = k.to_string();
+        c.key = Arc::from(k);
     } else if let Some(t) = item.as_table_like() {
         for (field, _) in t.iter() {
             if !COLUMN_FIELDS.contains(&field) {
@@ -296,7 +297,7 @@ fn column(
             }
         }
         match t.get("key").map(|i| (i.as_str(), i.span())) {
-            Some((Some(k), _)) => c.key = k.to_string(),
+            Some((Some(k), _)) => c.key = Arc::from(k),
             Some((None, s)) => r.fail(s, format!("{of}: `key` must be a string")),
             None => r.fail(Some(span.clone()), format!("{of} has no `key`")),
         }
@@ -381,13 +382,13 @@ impl Map {
         let mut values = Vec::with_capacity(self.columns.len() + self.constants.len());
         for c in &self.columns {
             let Some(cell) = row.get(&c.name) else {
-                if c.key == self.key {
+                if *c.key == *self.key {
                     return Err(fail(&c.name, format!("the key `{}` is empty", c.key)));
                 }
                 continue;
             };
             let text = cell.text();
-            let value = match c.values.iter().find(|(from, _)| *from == text) {
+            let value = match c.values.iter().find(|(from, _)| *from == *text) {
                 Some((_, to)) => to.clone(),
                 None if c.strict => {
                     let allowed: Vec<String> =
@@ -407,7 +408,7 @@ impl Map {
                     Cell::Bool(b) => Value::from(*b),
                 },
             };
-            if c.key == self.key {
+            if *c.key == *self.key {
                 match value.as_str() {
                     Some(k) => key = Some(k.to_string()),
                     None => return Err(fail(&c.name, format!("the key `{}` must be text", c.key))),
@@ -445,7 +446,7 @@ server = "osce-hq"
         assert_eq!(m.table, "clients");
         assert_eq!(m.columns.len(), 2);
         assert!(m.columns[1].strict);
-        assert_eq!(m.constants[0].0, "server");
+        assert_eq!(&*m.constants[0].0, "server");
     }
 
     #[test]
@@ -486,7 +487,7 @@ server = "osce-hq"
             span: 0..1,
             cells: cells
                 .iter()
-                .map(|(c, v)| (c.to_string(), Cell::Text(v.to_string())))
+                .map(|(c, v)| (Arc::from(*c), Cell::Text(v.to_string())))
                 .collect(),
         };
         let e = m
@@ -497,7 +498,7 @@ server = "osce-hq"
             .unwrap();
         assert_eq!(e.key, "pc1");
         assert_eq!(e.values[1].1.as_str(), Some("smart"));
-        assert_eq!(e.values[2].0, "server");
+        assert_eq!(&*e.values[2].0, "server");
         let bad = m
             .entry(
                 &row(&[("Computer Name", "pc1"), ("Scan Method", "Fast")]),

@@ -136,7 +136,7 @@ mod tests {
             key: key.into(),
             values: values
                 .iter()
-                .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                .map(|(k, v)| (std::sync::Arc::from(*k), Value::from(*v)))
                 .collect(),
         }
     }

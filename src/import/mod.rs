@@ -119,7 +119,7 @@ fn read_source(
     let key_column = map
         .columns
         .iter()
-        .find(|c| c.key == map.key)
+        .find(|c| *c.key == *map.key)
         .map_or(map.key.as_str(), |c| c.name.as_str());
     let mut lines: HashMap<String, usize> = HashMap::with_capacity(export.rows.len());
     let mut entries = Vec::with_capacity(export.rows.len());
