@@ -41,30 +41,11 @@ pub struct Plan {
 /// Reads everything and merges in memory. Every problem found on the way (map, rows,
 /// estate) is returned together, so one run shows them all.
 pub fn plan(o: &Options) -> Result<Plan, Vec<Failure>> {
-    let mut failures = Vec::new();
-    let map = match files::read_text(&o.map) {
-        Ok(text) => map::parse(text).map_err(|f| failures.extend(f)).ok(),
-        Err(f) => {
-            failures.push(*f);
-            None
-        }
-    };
-    let entries = read_source(o, map.as_ref(), &mut failures);
     let name = files::display(&o.into);
-    let before = match fs::metadata(&o.into) {
-        // A new estate starts empty: the first import builds it.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        _ => match files::read_text(&o.into) {
-            Ok(s) => s.text().to_string(),
-            Err(f) => {
-                failures.push(*f);
-                String::new()
-            }
-        },
-    };
-    let doc = parse_estate(&name, &before)
-        .map_err(|f| failures.extend(f))
-        .ok();
+    // Parsing the estate is the long step: SOURCE is read and mapped beside it.
+    let ((map, entries, mut failures), (before, doc, estate_failures)) =
+        rayon::join(|| read_map_and_source(o), || read_estate(&o.into, &name));
+    failures.extend(estate_failures);
     let (Some(map), Some(mut doc), true) = (map, doc, failures.is_empty()) else {
         return Err(failures);
     };
@@ -76,6 +57,40 @@ pub fn plan(o: &Options) -> Result<Plan, Vec<Failure>> {
         before,
         summary,
     })
+}
+
+/// The map and SOURCE's rows as entries, with every problem found in either.
+fn read_map_and_source(o: &Options) -> (Option<map::Map>, Vec<map::Entry>, Vec<Failure>) {
+    let mut failures = Vec::new();
+    let map = match files::read_text(&o.map) {
+        Ok(text) => map::parse(text).map_err(|f| failures.extend(f)).ok(),
+        Err(f) => {
+            failures.push(*f);
+            None
+        }
+    };
+    let entries = read_source(o, map.as_ref(), &mut failures);
+    (map, entries, failures)
+}
+
+/// The estate's text and document; a missing estate starts empty (the first import
+/// builds it).
+fn read_estate(path: &Path, name: &str) -> (String, Option<toml_edit::DocumentMut>, Vec<Failure>) {
+    let mut failures = Vec::new();
+    let before = match fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        _ => match files::read_text(path) {
+            Ok(s) => s.text().to_string(),
+            Err(f) => {
+                failures.push(*f);
+                return (String::new(), None, failures);
+            }
+        },
+    };
+    let doc = parse_estate(name, &before)
+        .map_err(|f| failures.extend(f))
+        .ok();
+    (before, doc, failures)
 }
 
 /// SOURCE's rows as entries; unreadable or unmappable rows become failures.
