@@ -190,7 +190,7 @@ fn export_csv(estate: &str) -> (String, usize) {
     let flush = |row: &mut Vec<&str>, csv: &mut String, rows: &mut usize| {
         if row.len() == fields.len() {
             let mut values: Vec<String> = row.iter().map(|v| v.to_string()).collect();
-            if *rows % 100 == 0 {
+            if rows.is_multiple_of(100) {
                 values[3].push_str(" (refreshed)");
             }
             csv.push_str(&values.join(","));
