@@ -6,6 +6,10 @@
 //! cargo run --release -p preflight-bench -- --sizes 10000,100000,1000000 --runs 5
 //! ```
 //!
+//! `--import 100000` instead times `preflight import` refreshing an estate of that many
+//! clients from a CSV export of them with 1% changed, against a plain `preflight check`
+//! of the same estate.
+//!
 //! Every figure is a median over `--runs` runs after a warm-up, with the commands of a
 //! size interleaved run by run, so drift on a shared machine hits them alike. Ratios
 //! are taken to the floor (b) of the same size. Before timing, (a), (b) and both
@@ -88,6 +92,8 @@ fn lines(text: &str) -> Vec<String> {
 
 struct Args {
     sizes: Vec<u64>,
+    /// `--import N`: the import benchmark at N clients instead of the checkers.
+    import: Option<u64>,
     runs: usize,
     bin: PathBuf,
     root: PathBuf,
@@ -111,6 +117,7 @@ fn args() -> Args {
             .split(',')
             .map(|s| s.parse().expect("--sizes takes numbers"))
             .collect(),
+        import: get("--import").map(|n| n.parse().expect("--import takes a number")),
         runs: get("--runs").map_or(5, |r| r.parse().expect("--runs takes a number")),
         bin: get("--bin-dir").map_or_else(
             || {
@@ -159,6 +166,141 @@ fn time_all(
         .collect()
 }
 
+/// The map the import benchmark uses: every client key from the column of its name.
+const IMPORT_MAP: &str = r#"table = "clients"
+key = "name"
+[columns]
+name = "name"
+server = "server"
+domain = "domain"
+os = "os"
+arch = "arch"
+scan_method = "scan_method"
+"#;
+
+/// The estate's clients as a CSV export, every 100th with another `os`; returns the
+/// CSV and how many rows changed. The generator's output is read line by line, not
+/// parsed: a child's peak RSS counts from this process's peak (the spawn shares its
+/// memory until exec), so this process must stay small.
+fn export_csv(estate: &str) -> (String, usize) {
+    let fields = ["name", "server", "domain", "os", "arch", "scan_method"];
+    let mut csv = fields.join(",") + "\n";
+    let mut row: Vec<&str> = Vec::new();
+    let mut rows = 0;
+    let flush = |row: &mut Vec<&str>, csv: &mut String, rows: &mut usize| {
+        if row.len() == fields.len() {
+            let mut values: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+            if rows.is_multiple_of(100) {
+                values[3].push_str(" (refreshed)");
+            }
+            csv.push_str(&values.join(","));
+            csv.push('\n');
+            *rows += 1;
+        }
+        row.clear();
+    };
+    let mut in_client = false;
+    for line in estate.lines() {
+        if line.starts_with('[') {
+            flush(&mut row, &mut csv, &mut rows);
+            in_client = line == "[[clients]]";
+        } else if in_client {
+            if let Some((key, value)) = line.split_once(" = ") {
+                let i = fields
+                    .iter()
+                    .position(|f| *f == key)
+                    .expect("known client keys");
+                assert_eq!(i, row.len(), "client keys in generator order");
+                row.push(value.trim_matches('"'));
+            }
+        }
+    }
+    flush(&mut row, &mut csv, &mut rows);
+    (csv, rows.div_ceil(100))
+}
+
+/// Times an import refresh against plain checks of the same estate. The estate is
+/// restored before every import, outside the timing.
+fn import_mode(a: &Args, clients: u64, preflight: &str, dir: &Path) {
+    let generated = Command::new(a.bin.join("examples/gen_estate"))
+        .args([
+            "--servers",
+            "100",
+            "--clients",
+            &clients.to_string(),
+            "--seed",
+            "1",
+        ])
+        .output()
+        .expect("the generator is built (cargo build --release --examples)");
+    let estate = String::from_utf8(generated.stdout).expect("utf-8 estate");
+    let pristine = dir.join("pristine.toml");
+    let work = dir.join("estate.toml");
+    let (csv, changed) = export_csv(&estate);
+    std::fs::write(&pristine, &estate).unwrap();
+    std::fs::write(dir.join("export.csv"), csv).unwrap();
+    std::fs::write(dir.join("map.toml"), IMPORT_MAP).unwrap();
+    let size = estate.len() as f64 / 1e6;
+    drop(estate);
+    let path = |p: &Path| p.to_string_lossy().to_string();
+    let (work_s, pristine_s) = (path(&work), path(&pristine));
+    let (csv_s, map_s) = (path(&dir.join("export.csv")), path(&dir.join("map.toml")));
+    let import = s(&[
+        preflight, "import", &csv_s, "--map", &map_s, "--into", &work_s,
+    ]);
+    let import_no_check = [import.clone(), s(&["--no-check"])].concat();
+    let commands = [
+        ("import (then check, human output)", import.clone()),
+        ("import --no-check", import_no_check),
+        (
+            "check (human output)",
+            s(&[preflight, "check", &pristine_s]),
+        ),
+        (
+            "check --format json",
+            s(&[preflight, "check", "--format", "json", &pristine_s]),
+        ),
+    ];
+    // The refresh must find exactly the changed rows before it is timed.
+    std::fs::copy(&pristine, &work).unwrap();
+    let summary = output(&import);
+    let expected = format!(
+        "0 added, {changed} changed, {} unchanged",
+        clients as usize - changed
+    );
+    assert!(
+        summary.contains(&expected),
+        "import said:\n{}",
+        &summary[..summary.len().min(500)]
+    );
+    let mut walls: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut rss: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    // Run 0 is the warm-up.
+    for run in 0..=a.runs {
+        for (name, cmd) in &commands {
+            std::fs::copy(&pristine, &work).unwrap();
+            let m = measure(cmd);
+            if run > 0 {
+                walls.entry(name).or_default().push(m.wall);
+                rss.entry(name).or_default().push(m.rss_mib);
+            }
+        }
+    }
+    println!("## import: {clients}-row CSV refresh ({changed} rows changed) into an estate of {clients} clients ({size:.1} MB TOML)\n");
+    println!("| command | wall median | ratio to check (human) | peak RSS | RSS ratio |\n|---|---:|---:|---:|---:|");
+    let base = median(walls["check (human output)"].clone());
+    let base_rss = median(rss["check (human output)"].clone());
+    for (name, _) in &commands {
+        let (w, r) = (median(walls[name].clone()), median(rss[name].clone()));
+        println!(
+            "| {name} | {w:.3} s | {:.2}× | {r:.0} MiB | {:.2}× |",
+            w / base,
+            r / base_rss
+        );
+    }
+    println!();
+}
+
 fn main() {
     let a = args();
     let bin = |name: &str| a.bin.join(name).to_string_lossy().to_string();
@@ -171,6 +313,11 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("preflight-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     println!("# preflight benchmark\n\nmachine: {} cores; medians of {} runs after a warm-up; wall seconds; peak RSS in MiB\n", std::thread::available_parallelism().map_or(1, |n| n.get()), a.runs);
+    if let Some(clients) = a.import {
+        import_mode(&a, clients, &preflight, &dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     for &clients in &a.sizes {
         let file = dir.join(format!("estate-{clients}.toml"));
         let generated = Command::new(bin("examples/gen_estate"))

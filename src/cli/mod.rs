@@ -2,6 +2,7 @@
 //! commands (`check`), and the rule-author commands `test`, `rules`, `explain` (`pack`).
 
 mod check;
+mod import;
 mod init;
 mod pack;
 
@@ -56,6 +57,9 @@ pub enum Command {
     /// Start using preflight here: preflight.toml, a site rule with its fixture, a CI
     /// workflow (refuses to overwrite)
     Init(InitArgs),
+    /// Merge a CSV or JSON inventory export into an estate, then check it
+    #[command(after_help = EXIT_CODES)]
+    Import(import::ImportArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -355,5 +359,6 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
             }
         }
         Command::Init(a) => init::init(&a.dir),
+        Command::Import(a) => import::import(a),
     }
 }

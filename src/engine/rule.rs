@@ -67,6 +67,14 @@ fn load_pack(
     Pack::build(engine, prelude, schema).map(|p| Some(Arc::new(p)))
 }
 
+/// The text of an embedded built-in file, by its path below `rules/`.
+pub fn builtin_file(path: &str) -> Option<&'static str> {
+    BUILTIN_FILES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, t)| *t)
+}
+
 /// The embedded built-in pack. A broken shared file makes every rule of its pack
 /// fail to compile with its error; the pack's tests keep that from shipping.
 pub fn builtin_texts() -> Vec<RuleText> {

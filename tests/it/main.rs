@@ -10,6 +10,7 @@ mod gating;
 mod git_diff;
 mod habits;
 mod hostile;
+mod import;
 mod install;
 mod output;
 mod pack;
