@@ -12,6 +12,28 @@ use std::time::Duration;
 
 pub const FILE_NAME: &str = "preflight.toml";
 
+/// The keys of `[limits]`.
+pub const LIMIT_KEYS: &[&str] = &[
+    "timeout",
+    "max_operations",
+    "max_call_levels",
+    "max_expr_depth",
+    "max_string_size",
+    "max_array_size",
+    "max_map_size",
+    "max_file_size",
+];
+
+/// The top-level keys `preflight.toml` accepts.
+pub const TOP_KEYS: &[&str] = &[
+    "rule_dirs",
+    "builtin",
+    "fail_on",
+    "rules",
+    "limits",
+    "max_waiver_days",
+];
+
 /// What a `[rules]` entry does to a rule's findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -209,14 +231,6 @@ impl Reader<'_> {
             },
             ..Config::default()
         };
-        const TOP: [&str; 6] = [
-            "rule_dirs",
-            "builtin",
-            "fail_on",
-            "rules",
-            "limits",
-            "max_waiver_days",
-        ];
         for (key, id) in self.entries(ROOT) {
             match key.as_str() {
                 "rule_dirs" => match &self.doc.node(id).value {
@@ -270,7 +284,7 @@ impl Reader<'_> {
                     config.max_waiver_days = self.int(id, "max_waiver_days").map(|d| d as i64)
                 }
                 other => {
-                    let hint = crate::suggest::closest(other, TOP)
+                    let hint = crate::suggest::closest(other, TOP_KEYS.iter().copied())
                         .map(|c| format!("; did you mean `{c}`?"))
                         .unwrap_or_default();
                     self.key_problem(id, format!("unknown key `{other}`{hint}"));
@@ -281,16 +295,6 @@ impl Reader<'_> {
     }
 
     fn read_limits(&mut self, id: NodeId, config: &mut Config) {
-        const KEYS: [&str; 8] = [
-            "timeout",
-            "max_operations",
-            "max_call_levels",
-            "max_expr_depth",
-            "max_string_size",
-            "max_array_size",
-            "max_map_size",
-            "max_file_size",
-        ];
         for (key, v) in self.entries(id) {
             match key.as_str() {
                 "timeout" => match self.doc.node(v).value {
@@ -308,7 +312,7 @@ impl Reader<'_> {
                 "max_map_size" => config.max_map_size = self.int(v, &key).map(|n| n as usize),
                 "max_file_size" => config.max_file_size = self.int(v, &key),
                 other => {
-                    let hint = crate::suggest::closest(other, KEYS)
+                    let hint = crate::suggest::closest(other, LIMIT_KEYS.iter().copied())
                         .map(|c| format!("; did you mean `{c}`?"))
                         .unwrap_or_default();
                     self.key_problem(v, format!("unknown key `limits.{other}`{hint}"));

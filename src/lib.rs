@@ -19,6 +19,7 @@ pub mod files;
 pub mod fixture;
 pub mod gate;
 pub mod import;
+pub mod jsonschema;
 pub mod output;
 pub mod pipeline;
 pub mod report;

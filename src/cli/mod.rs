@@ -54,6 +54,11 @@ pub enum Command {
     },
     /// Print the manual page (roff) on standard output
     Man,
+    /// Print JSON Schema for estates or preflight.toml, for editors
+    Schema {
+        #[arg(value_enum)]
+        of: SchemaOf,
+    },
     /// Start using preflight here: preflight.toml, a site rule with its fixture, a CI
     /// workflow (refuses to overwrite)
     Init(InitArgs),
@@ -242,6 +247,14 @@ pub enum ListFormat {
     Json,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaOf {
+    /// The estate format
+    Estate,
+    /// preflight.toml
+    Config,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct InitArgs {
     /// Directory to set up (default: the current directory)
@@ -359,6 +372,22 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
             }
         }
         Command::Init(a) => init::init(&a.dir),
+        Command::Schema { of } => {
+            let schema = match of {
+                SchemaOf::Estate => crate::jsonschema::estate(),
+                SchemaOf::Config => Some(crate::jsonschema::config()),
+            };
+            match schema {
+                Some(s) => {
+                    emit(&(serde_json::to_string_pretty(&s).expect("serialises") + "\n"));
+                    0
+                }
+                None => {
+                    eprintln!("error: the built-in pack's schema does not parse");
+                    2
+                }
+            }
+        }
         Command::Import(a) => import::import(a),
     }
 }

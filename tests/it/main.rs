@@ -17,6 +17,7 @@ mod pack;
 mod packs;
 mod paths;
 mod properties;
+mod schemas;
 mod support;
 mod terminal;
 mod waivers;
