@@ -7,13 +7,7 @@ use crate::report::Report;
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     for f in &report.failures {
-        let at = match (&f.source, &f.span) {
-            (Some(src), Some(span)) => {
-                let lc = src.line_col(span.start);
-                format!("{}:{}:{}", f.file, lc.line, lc.column)
-            }
-            _ => f.file.clone(),
-        };
+        let at = f.location();
         out.push_str(&format!(
             "{}: failure[{}] {}\n",
             escape(&at),

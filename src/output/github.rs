@@ -48,7 +48,7 @@ pub fn render(report: &Report) -> String {
         let list: Vec<String> = report
             .policy_changes
             .iter()
-            .map(|c| format!("{} {}", c.change, c.file))
+            .map(ToString::to_string)
             .collect();
         lines.push(Line {
             level: "warning",

@@ -236,7 +236,7 @@ pub fn render(report: &Report, style: Style) -> String {
             report.policy_changes.len()
         ));
         for c in &report.policy_changes {
-            out.push_str(&format!("  {} {}\n", c.change, c.file));
+            out.push_str(&format!("  {c}\n"));
         }
         out.push('\n');
     }

@@ -95,13 +95,7 @@ pub fn render(report: &Report) -> String {
             report.failures.len()
         ));
         for (i, f) in report.failures.iter().enumerate() {
-            let at = match (&f.source, &f.span) {
-                (Some(s), Some(span)) => {
-                    let lc = s.line_col(span.start);
-                    format!("{}:{}:{}", f.file, lc.line, lc.column)
-                }
-                _ => f.file.clone(),
-            };
+            let at = f.location();
             out.push_str(&format!(
                 "    <testcase name=\"{} {} #{}\" classname=\"preflight\">\n      <error message=\"{}\" type=\"{}\">{at}: {}</error>\n    </testcase>\n",
                 f.kind.as_str(),
@@ -118,7 +112,7 @@ pub fn render(report: &Report) -> String {
         let list: Vec<String> = report
             .policy_changes
             .iter()
-            .map(|c| format!("{} {}", c.change, c.file))
+            .map(ToString::to_string)
             .collect();
         out.push_str(&format!(
             "  <testsuite name=\"preflight policy\" tests=\"1\" failures=\"0\" errors=\"0\">\n    <testcase name=\"policy changes\" classname=\"preflight\">\n      <system-out>{}</system-out>\n    </testcase>\n  </testsuite>\n",

@@ -218,6 +218,17 @@ impl Failure {
         }
     }
 
+    /// `file:line:column` when located, else the file, for one-line listings.
+    pub fn location(&self) -> String {
+        match (&self.source, &self.span) {
+            (Some(src), Some(span)) => {
+                let at = src.line_col(span.start);
+                format!("{}:{}:{}", self.file, at.line, at.column)
+            }
+            _ => self.file.clone(),
+        }
+    }
+
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.note = Some(note.into());
         self
@@ -251,6 +262,12 @@ pub struct PolicyChange {
     pub file: String,
     /// `added`, `modified` or `deleted`.
     pub change: String,
+}
+
+impl std::fmt::Display for PolicyChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.change, self.file)
+    }
 }
 
 /// What comparing with a base or baseline found beyond each finding's status.

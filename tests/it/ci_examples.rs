@@ -1,6 +1,7 @@
 //! The shipped CI examples work: their gate scripts, run by bash in a real repository
 //! whose change adds, deletes and modifies estates, exit 0, 1 or 2 as they should.
 
+use crate::support::git;
 use std::path::Path;
 use std::process::Command;
 
@@ -25,17 +26,6 @@ fn gate_script(file: &str) -> String {
         .map(|l| l.get(indent..).unwrap_or(""))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// A repository on branch `feature` whose change is made by `change`; returns the exit

@@ -2,7 +2,6 @@
 //! schema, baselines surviving a reordered estate, and the other output formats.
 
 use crate::support::{run, Run};
-use std::process::Command;
 
 fn sarif_validator() -> jsonschema::Validator {
     let schema: serde_json::Value =
@@ -268,17 +267,7 @@ fn junit_github_and_markdown_render_the_same_findings() {
 #[test]
 fn diff_against_a_git_revision() {
     let dir = tempfile::tempdir().unwrap();
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .unwrap()
-            .status
-            .success();
-        assert!(ok, "git {args:?}");
-    };
+    let git = |args: &[&str]| crate::support::git(dir.path(), args);
     git(&["init", "-q"]);
     let estate = dir.path().join("estate.toml");
     let clean = std::fs::read_to_string("examples/estate.toml").unwrap();

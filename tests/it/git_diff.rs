@@ -2,7 +2,6 @@
 //! whole directories, and revisions that try to pass as options.
 
 use crate::support::{run_in, Run};
-use std::process::Command;
 
 /// A temporary repository whose base commit holds `estates/a.toml` (clean) and
 /// `estates/b.toml` (one Apache error); the work tree is then changed by each test.
@@ -39,15 +38,7 @@ impl Repo {
     }
 
     fn git(&self, args: &[&str]) {
-        let ok = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap()
-            .status
-            .success();
-        assert!(ok, "git {args:?}");
+        crate::support::git(self.dir.path(), args);
     }
 
     fn diff(&self, rev: &str, path: &str) -> Run {

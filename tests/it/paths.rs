@@ -105,17 +105,7 @@ fn special_files_are_refused_by_name_without_blocking() {
 #[test]
 fn a_git_diff_of_a_link_leading_out_reads_nothing() {
     let repo = tempfile::tempdir().unwrap();
-    let git = |args: &[&str]| {
-        let ok = std::process::Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(repo.path())
-            .output()
-            .unwrap()
-            .status
-            .success();
-        assert!(ok, "git {args:?}");
-    };
+    let git = |args: &[&str]| crate::support::git(repo.path(), args);
     git(&["init", "-q"]);
     std::fs::create_dir(repo.path().join("estates")).unwrap();
     std::fs::copy("examples/estate.toml", repo.path().join("estates/a.toml")).unwrap();

@@ -83,3 +83,16 @@ fn run_full(
 pub fn run_in(dir: &std::path::Path, args: &[&str]) -> Run {
     run_full(Some(dir), args, &[], LIMIT)
 }
+
+/// Runs git in `dir` as a throwaway identity; fails the test when git does. Returns
+/// stdout, trimmed.
+pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
