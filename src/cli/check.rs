@@ -85,11 +85,19 @@ pub(super) fn diff(a: DiffArgs) -> u8 {
         _ => None,
     };
     if let Some((base, path)) = &base {
-        match policy::from_base(base, &flags) {
+        let files = policy::PolicyFiles {
+            config: flags.config.clone(),
+            no_config: flags.no_config,
+            config_start: flags.config_start.clone(),
+            rule_dirs: flags.rule_dirs.clone(),
+        };
+        match policy::from_base(base, &files) {
             Ok(p) => {
                 changes.clone_from(&p.changes);
                 if a.policy == PolicySide::Base {
-                    flags = p.flags.clone();
+                    flags.config.clone_from(&p.files.config);
+                    flags.no_config = p.files.no_config;
+                    flags.rule_dirs.clone_from(&p.files.rule_dirs);
                 }
                 _policy = Some(p);
             }

@@ -7,22 +7,31 @@ use super::git::Base;
 use crate::config::{self, FILE_NAME};
 use crate::files;
 use crate::report::{Failure, PolicyChange};
-use crate::settings::Flags;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+/// Where a run's policy is read from: the config file (or where to look for one) and
+/// the rule directories named on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyFiles {
+    pub config: Option<PathBuf>,
+    pub no_config: bool,
+    pub config_start: Option<PathBuf>,
+    pub rule_dirs: Vec<PathBuf>,
+}
 
 /// The base's policy, copied out of git, and how the work tree differs from it.
 pub struct BasePolicy {
     /// Holds the copied files for as long as the run needs them.
     _dir: tempfile::TempDir,
     pub changes: Vec<PolicyChange>,
-    /// `flags` with the config and rule directories pointed at the base's copies.
-    pub flags: Flags,
+    /// The same files, pointed at the base's copies.
+    pub files: PolicyFiles,
 }
 
 /// Repository-relative candidates for `preflight.toml`, nearest first: the directory
 /// given, then its parents up to the root.
-fn config_candidates(base: &Base, flags: &Flags) -> Vec<String> {
+fn config_candidates(base: &Base, flags: &PolicyFiles) -> Vec<String> {
     if let Some(p) = &flags.config {
         return base.relative(p).into_iter().collect();
     }
@@ -68,8 +77,8 @@ fn rule_files(base: &Base, dir: &str) -> Result<(BTreeSet<String>, BTreeSet<Stri
 }
 
 /// Copies the base's policy and compares the work tree's with it. `flags` are the
-/// command line's; the returned flags read the base's copy.
-pub fn from_base(base: &Base, flags: &Flags) -> Result<BasePolicy, String> {
+/// command line's; the returned files read the base's copy.
+pub fn from_base(base: &Base, flags: &PolicyFiles) -> Result<BasePolicy, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     let mut changes: BTreeMap<String, &'static str> = BTreeMap::new();
     let mut compare = |rel: &str, at_base: Option<&[u8]>| {
@@ -175,7 +184,7 @@ pub fn from_base(base: &Base, flags: &Flags) -> Result<BasePolicy, String> {
                 change: change.to_string(),
             })
             .collect(),
-        flags: new_flags,
+        files: new_flags,
     })
 }
 
