@@ -184,5 +184,18 @@ fn waiver_mistakes_are_explained_with_a_suggestion() {
         "both path spellings are explained: {messages:#?}"
     );
     assert_eq!(messages.len(), 5, "one message per mistake: {messages:#?}");
+    let doubled: Vec<_> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["path"].as_str().unwrap().starts_with("waivers")
+                && f["rule"] != "preflight/waiver-invalid"
+        })
+        .collect();
+    assert!(
+        doubled.is_empty(),
+        "the pack repeats a waiver mistake: {doubled:#?}"
+    );
     assert_eq!(json["summary"]["waived"], 0);
 }
