@@ -16,8 +16,9 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  no finding at or above the failing severity (error)
   1  at least one such finding (for `test`: a fixture failed)
-  2  a failure: unreadable or invalid estate, a rule that does not compile or
-     errors or exceeds a limit, a bad flag, a bad preflight.toml, an unknown rule id";
+  2  a failure: unreadable, invalid, empty or unsafe estate, nothing to check, a
+     rule that does not compile or errors or exceeds a limit, a bad flag, a bad
+     preflight.toml or baseline, an unknown rule id";
 
 #[derive(Parser, Debug)]
 #[command(
