@@ -32,6 +32,8 @@ pub const TOP_KEYS: &[&str] = &[
     "rules",
     "limits",
     "max_waiver_days",
+    "include",
+    "exclude",
 ];
 
 /// What a `[rules]` entry does to a rule's findings.
@@ -77,6 +79,10 @@ pub struct Config {
     pub max_map_size: Option<usize>,
     pub max_file_size: Option<u64>,
     pub max_waiver_days: Option<i64>,
+    /// Globs of the estates `check` takes from directories (empty: every `*.toml`).
+    pub include: Vec<String>,
+    /// Globs of files never taken as estates.
+    pub exclude: Vec<String>,
 }
 
 impl Levels {
@@ -280,6 +286,14 @@ impl Reader<'_> {
                     }
                 }
                 "limits" => self.read_limits(id, &mut config),
+                "include" | "exclude" => {
+                    let globs = self.globs(id, &key);
+                    if key == "include" {
+                        config.include = globs;
+                    } else {
+                        config.exclude = globs;
+                    }
+                }
                 "max_waiver_days" => {
                     config.max_waiver_days = self.int(id, "max_waiver_days").map(|d| d as i64)
                 }
@@ -292,6 +306,30 @@ impl Reader<'_> {
             }
         }
         (config, self.problems)
+    }
+
+    /// An array of glob strings; each bad one is a located problem.
+    fn globs(&mut self, id: NodeId, key: &str) -> Vec<String> {
+        let Value::Array(items) = &self.doc.node(id).value else {
+            self.problem(
+                id,
+                format!("`{key}` must be an array of globs such as \"estates/**/*.toml\""),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.clone().iter() {
+            match self
+                .doc
+                .str_of(*item)
+                .map(|s| (s.to_string(), globset::Glob::new(s)))
+            {
+                Some((text, Ok(_))) => out.push(text),
+                Some((_, Err(e))) => self.problem(*item, format!("not a glob: {}", e.kind())),
+                None => self.problem(*item, format!("`{key}` holds globs as strings")),
+            }
+        }
+        out
     }
 
     fn read_limits(&mut self, id: NodeId, config: &mut Config) {

@@ -120,11 +120,24 @@ pub fn load_rules(builtin: bool, dirs: &[PathBuf], limits: &Limits, verbose: boo
 /// A file given directly must lie inside `root` (the repository root, else the current
 /// directory); a directory given is the root of its own walk.
 pub fn expand(paths: &[PathBuf], root: &Path, failures: &mut Vec<Failure>) -> Vec<PathBuf> {
+    expand_filtered(paths, root, &|_| true, failures)
+}
+
+/// [`expand`], keeping of the files found in directories only those `keep` accepts
+/// (`include`/`exclude` of `preflight.toml`); files named directly are always kept.
+pub fn expand_filtered(
+    paths: &[PathBuf],
+    root: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+    failures: &mut Vec<Failure>,
+) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
             let (before, failed) = (out.len(), failures.len());
-            files::walk(p, "toml", &mut out, failures);
+            let mut found = Vec::new();
+            files::walk(p, "toml", &mut found, failures);
+            out.extend(found.into_iter().filter(|f| keep(f)));
             if out.len() == before && failures.len() == failed {
                 failures.push(Failure::unlocated(
                     FailureKind::NothingToCheck,
@@ -208,7 +221,8 @@ pub fn parse_source(index: usize, source: Arc<Source>) -> Result<Estate, Vec<Fai
 /// Checks `settings.paths`, with the baseline steps when settings name them;
 /// `failures` are what went wrong before the run (resolving settings).
 pub fn check(settings: &Settings, mut failures: Vec<Failure>) -> Report {
-    let inputs: Vec<Input> = expand(&settings.paths, &settings.root, &mut failures)
+    let keep = |path: &Path| settings.scope.keeps(path);
+    let inputs: Vec<Input> = expand_filtered(&settings.paths, &settings.root, &keep, &mut failures)
         .into_iter()
         .map(Input::Path)
         .collect();

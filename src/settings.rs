@@ -40,6 +40,23 @@ pub struct Flags {
     pub ignore: Vec<String>,
 }
 
+/// Which walked files are estates: `include` and `exclude` globs of `preflight.toml`,
+/// matched against paths relative to the directory holding it.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub base: PathBuf,
+    pub include: Option<globset::GlobSet>,
+    pub exclude: Option<globset::GlobSet>,
+}
+
+impl Scope {
+    pub fn keeps(&self, path: &Path) -> bool {
+        let rel = crate::files::relative_to(&self.base, path);
+        self.include.as_ref().is_none_or(|g| g.is_match(&rel))
+            && !self.exclude.as_ref().is_some_and(|g| g.is_match(&rel))
+    }
+}
+
 /// Everything a run needs, resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -76,6 +93,8 @@ pub struct Settings {
     pub select: Vec<String>,
     /// Rule ids or `pack/*` patterns to skip.
     pub ignore: Vec<String>,
+    /// Which files found in directories are estates.
+    pub scope: Scope,
 }
 
 impl Default for Settings {
@@ -99,6 +118,7 @@ impl Default for Settings {
             ignore_waivers: false,
             select: Vec::new(),
             ignore: Vec::new(),
+            scope: Scope::default(),
         }
     }
 }
@@ -109,13 +129,46 @@ impl Settings {
     /// settings are still usable, with defaults where a value was bad.
     pub fn resolve(flags: &Flags) -> (Settings, Vec<Failure>) {
         let mut failures = Vec::new();
-        let config = match config_file(flags) {
+        let file = config_file(flags);
+        let config = match &file {
             Some(path) => {
-                let (config, problems) = config::load(&path);
+                let (config, problems) = config::load(path);
                 failures.extend(problems);
                 config
             }
             None => Config::default(),
+        };
+        let base = file
+            .as_ref()
+            .and_then(|f| f.parent())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let globs = |patterns: &[String]| {
+            if patterns.is_empty() {
+                return None;
+            }
+            let mut set = globset::GlobSetBuilder::new();
+            for p in patterns {
+                // Patterns were checked when the config was read.
+                if let Ok(g) = globset::Glob::new(p) {
+                    set.add(g);
+                }
+            }
+            set.build().ok()
+        };
+        let scope = Scope {
+            include: globs(&config.include),
+            exclude: globs(&config.exclude),
+            base: base.clone(),
+        };
+        // With no path, `check` checks where the config says estates are, or here.
+        let paths = if flags.paths.is_empty() {
+            vec![if config.include.is_empty() {
+                PathBuf::from(".")
+            } else {
+                base
+            }]
+        } else {
+            flags.paths.clone()
         };
         let flag_problem = |flag: &str, message: String| {
             Failure::unlocated(FailureKind::Config, format!("--{flag}"), message)
@@ -158,7 +211,7 @@ impl Settings {
         let mut rule_dirs = config.rule_dirs.clone();
         rule_dirs.extend(flags.rule_dirs.iter().cloned());
         let settings = Settings {
-            paths: flags.paths.clone(),
+            paths,
             rule_dirs,
             builtin: !flags.no_builtin && config.builtin.unwrap_or(true),
             jobs,
@@ -182,6 +235,7 @@ impl Settings {
             ignore_waivers: flags.ignore_waivers,
             select: flags.select.clone(),
             ignore: flags.ignore.clone(),
+            scope,
         };
         (settings, failures)
     }
@@ -195,9 +249,17 @@ fn config_file(flags: &Flags) -> Option<PathBuf> {
     if flags.no_config {
         return None;
     }
-    let start = match &flags.config_start {
-        Some(s) => s.clone(),
-        None => std::env::current_dir().ok()?,
+    // Like ruff: from the first estate's directory upward, so running from outside
+    // the repository still finds its config.
+    let first = flags.paths.first().filter(|p| p.as_os_str() != "-");
+    let start = match (&flags.config_start, first) {
+        (Some(s), _) => s.clone(),
+        (None, Some(p)) if p.is_dir() => p.clone(),
+        (None, Some(p)) => p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        (None, None) => std::env::current_dir().ok()?,
     };
     config::discover(Path::new(&start))
 }

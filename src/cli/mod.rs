@@ -70,8 +70,8 @@ pub enum Command {
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// Estate files or directories
-    #[arg(required = true)]
+    /// Estate files or directories (`-`: standard input; none: `include` of
+    /// preflight.toml, else the current directory)
     pub paths: Vec<PathBuf>,
     /// Record the findings of this run in FILE (a baseline for later runs)
     #[arg(long, value_name = "FILE")]

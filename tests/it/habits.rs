@@ -169,3 +169,34 @@ fn gitlab_code_quality_and_several_outputs_from_one_run() {
         .unwrap()
         .starts_with("<?xml"));
 }
+
+#[test]
+fn config_is_found_from_the_estates_and_scopes_the_walk() {
+    let repo = tempfile::tempdir().unwrap();
+    let root = repo.path();
+    std::fs::create_dir_all(root.join("estates/archive")).unwrap();
+    let clean = std::fs::read_to_string("examples/estate.toml").unwrap();
+    let apache = clean.replacen("web_server = \"IIS\"", "web_server = \"Apache\"", 1);
+    std::fs::write(root.join("estates/live.toml"), &clean).unwrap();
+    std::fs::write(root.join("estates/archive/old.toml"), &apache).unwrap();
+    std::fs::write(
+        root.join("preflight.toml"),
+        "include = [\"estates/**/*.toml\"]\nexclude = [\"estates/archive/**\"]\n",
+    )
+    .unwrap();
+    // Run from elsewhere: the config beside the estates still applies.
+    let estates = root.join("estates");
+    let Run { json, code, .. } = run(&["check", estates.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["summary"]["files"], 1);
+    // With no path, the config's include decides.
+    let Run { json, code, .. } = crate::support::run_in(root, &["check", "--format", "json"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["summary"]["files"], 1);
+    // A bad glob is a located config failure.
+    std::fs::write(root.join("preflight.toml"), "exclude = [\"a[\"]\n").unwrap();
+    let Run { json, code, .. } = run(&["check", estates.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 2);
+    assert_eq!(json["failures"][0]["kind"], "config");
+    assert_eq!(json["failures"][0]["line"], 1);
+}
