@@ -230,8 +230,18 @@ pub struct TestArgs {
     pub dir: Option<PathBuf>,
     #[arg(long, short)]
     pub jobs: Option<usize>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+    pub format: TestFormat,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestFormat {
+    Human,
+    Json,
+    Junit,
 }
 
 #[derive(clap::Args, Debug)]

@@ -1,6 +1,8 @@
 //! Commands for rule authors: `test` (fixtures), `rules` (the list), `explain` (docs).
 
-use super::{emit, style, ColorChoice, ExplainArgs, ListFormat, RuleArgs, RulesArgs, TestArgs};
+use super::{
+    emit, style, ColorChoice, ExplainArgs, ListFormat, RuleArgs, RulesArgs, TestArgs, TestFormat,
+};
 use crate::engine::Limits;
 use crate::fixture;
 use crate::output::human;
@@ -9,6 +11,17 @@ use crate::pipeline;
 pub(super) fn test(a: TestArgs) -> u8 {
     let style = style(a.output.color);
     let run = fixture::run(a.dir.as_deref(), a.jobs, &Limits::default());
+    match a.format {
+        TestFormat::Human => {}
+        TestFormat::Json => {
+            emit(&(serde_json::to_string_pretty(&test_json(&run)).expect("serialises") + "\n"));
+            return run.exit_code();
+        }
+        TestFormat::Junit => {
+            emit(&test_junit(&run));
+            return run.exit_code();
+        }
+    }
     let mut out = String::new();
     for f in &run.failures {
         human::render_failure(&mut out, f, style);
@@ -59,6 +72,90 @@ fn report_failures(set: &pipeline::RuleSet) -> bool {
     }
     eprint!("{out}");
     !set.failures.is_empty()
+}
+
+/// What one fixture expected and got, for machines.
+fn outcome_lines(o: &fixture::Outcome) -> Vec<String> {
+    let missing = o.missing.iter().map(|m| {
+        format!(
+            "line {}: expected a finding of `{}`, found none",
+            m.line, m.rule
+        )
+    });
+    let unexpected = o.unexpected.iter().map(|f| {
+        let at = f.source.line_col(f.span.start);
+        format!(
+            "line {}: unexpected finding of `{}`: {}",
+            at.line, f.rule, f.message
+        )
+    });
+    missing.chain(unexpected).collect()
+}
+
+fn test_json(run: &fixture::TestRun) -> serde_json::Value {
+    serde_json::json!({
+        "fixtures": run.outcomes.iter().map(|o| serde_json::json!({
+            "file": o.file,
+            "passed": o.passed(),
+            "findings": o.findings,
+            "problems": outcome_lines(o),
+        })).collect::<Vec<_>>(),
+        "failures": run.failures.iter().map(|f| serde_json::json!({
+            "kind": f.kind.as_str(),
+            "location": f.location(),
+            "message": f.message,
+        })).collect::<Vec<_>>(),
+        "summary": {
+            "passed": run.outcomes.iter().filter(|o| o.passed()).count(),
+            "failed": run.outcomes.iter().filter(|o| !o.passed()).count(),
+            "failures": run.failures.len(),
+        },
+    })
+}
+
+fn test_junit(run: &fixture::TestRun) -> String {
+    let esc = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+            .collect::<String>()
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let failed = run.outcomes.iter().filter(|o| !o.passed()).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"preflight test\" tests=\"{}\" failures=\"{failed}\" errors=\"{}\">\n  <testsuite name=\"fixtures\" tests=\"{}\" failures=\"{failed}\" errors=\"{}\">\n",
+        run.outcomes.len() + run.failures.len(),
+        run.failures.len(),
+        run.outcomes.len() + run.failures.len(),
+        run.failures.len()
+    );
+    for o in &run.outcomes {
+        out.push_str(&format!(
+            "    <testcase name=\"{}\" classname=\"fixtures\"",
+            esc(&o.file)
+        ));
+        if o.passed() {
+            out.push_str("/>\n");
+        } else {
+            out.push_str(&format!(
+                ">\n      <failure message=\"fixture failed\">{}</failure>\n    </testcase>\n",
+                esc(&outcome_lines(o).join("\n"))
+            ));
+        }
+    }
+    for (i, f) in run.failures.iter().enumerate() {
+        out.push_str(&format!(
+            "    <testcase name=\"{} #{}\" classname=\"preflight\">\n      <error message=\"{}\">{}</error>\n    </testcase>\n",
+            f.kind.as_str(),
+            i + 1,
+            esc(&f.message),
+            esc(&f.location())
+        ));
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
 }
 
 pub(super) fn rules(a: RulesArgs) -> u8 {
