@@ -34,6 +34,7 @@ pub const TOP_KEYS: &[&str] = &[
     "max_waiver_days",
     "include",
     "exclude",
+    "overrides",
 ];
 
 /// What a `[rules]` entry does to a rule's findings.
@@ -55,11 +56,32 @@ pub struct LevelEntry {
     pub span: std::ops::Range<usize>,
 }
 
-/// The `[rules]` table: levels per rule id or pack, and the file they were written in.
+/// The `[rules]` table: levels per rule id or pack, and the file they were written in;
+/// `[[overrides]]` set levels for the estates their `files` globs match.
 #[derive(Debug, Clone, Default)]
 pub struct Levels {
     pub source: Option<Arc<Source>>,
     pub entries: Vec<LevelEntry>,
+    pub overrides: Vec<Override>,
+}
+
+/// One `[[overrides]]` entry: levels for the files its globs match.
+#[derive(Debug, Clone)]
+pub struct Override {
+    pub files: globset::GlobSet,
+    pub entries: Vec<LevelEntry>,
+}
+
+/// The level `entries` give `rule`: an exact id wins over `pack/*`, which wins over `*`.
+fn pick(entries: &[LevelEntry], rule: &str) -> Option<Level> {
+    let exact = entries.iter().find(|e| e.pattern == rule);
+    let pack = entries.iter().find(|e| {
+        e.pattern
+            .strip_suffix("/*")
+            .is_some_and(|p| rule.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+    });
+    let all = entries.iter().find(|e| e.pattern == "*");
+    exact.or(pack).or(all).map(|e| e.level)
 }
 
 /// The settings a config file can make.
@@ -92,14 +114,18 @@ impl Levels {
 
     /// The level for `rule`: an exact id wins over a `pack/*` pattern.
     pub fn level_of(&self, rule: &str) -> Option<Level> {
-        let exact = self.entries.iter().find(|e| e.pattern == rule);
-        let pack = self.entries.iter().find(|e| {
-            e.pattern
-                .strip_suffix("/*")
-                .is_some_and(|p| rule.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
-        });
-        let all = self.entries.iter().find(|e| e.pattern == "*");
-        exact.or(pack).or(all).map(|e| e.level)
+        pick(&self.entries, rule)
+    }
+
+    /// The level for `rule` in `file` (repository-relative): the last override whose
+    /// globs match the file and which names the rule wins over `[rules]`.
+    pub fn level_in(&self, rule: &str, file: &str) -> Option<Level> {
+        self.overrides
+            .iter()
+            .rev()
+            .filter(|o| o.files.is_match(file))
+            .find_map(|o| pick(&o.entries, rule))
+            .or_else(|| self.level_of(rule))
     }
 
     /// Failures for `[rules]` entries naming no loaded rule or pack.
@@ -108,7 +134,11 @@ impl Levels {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for e in &self.entries {
+        for e in self
+            .entries
+            .iter()
+            .chain(self.overrides.iter().flat_map(|o| o.entries.iter()))
+        {
             let known = e.pattern == "*"
                 || ids.contains(&e.pattern.as_str())
                 || e.pattern
@@ -234,6 +264,7 @@ impl Reader<'_> {
             levels: Levels {
                 source: Some(self.source.clone()),
                 entries: Vec::new(),
+                overrides: Vec::new(),
             },
             ..Config::default()
         };
@@ -264,27 +295,8 @@ impl Reader<'_> {
                         "`fail_on` must be \"error\", \"warning\" or \"note\"".into(),
                     ),
                 },
-                "rules" => {
-                    if self.doc.type_name(id) != "table" {
-                        self.problem(id, "`rules` must be a table of rule id = level".into());
-                    }
-                    for (rule, level_id) in self.entries(id) {
-                        let level = match self.doc.str_of(level_id) {
-                            Some("allow") => Level::Allow,
-                            Some("warn") => Level::Warn,
-                            Some("deny") => Level::Deny,
-                            _ => {
-                                self.problem(level_id, format!("the level of `{rule}` must be \"allow\", \"warn\" or \"deny\""));
-                                continue;
-                            }
-                        };
-                        config.levels.entries.push(LevelEntry {
-                            pattern: rule,
-                            level,
-                            span: self.doc.node(level_id).key_span(),
-                        });
-                    }
-                }
+                "rules" => config.levels.entries = self.level_entries(id),
+                "overrides" => self.read_overrides(id, &mut config),
                 "limits" => self.read_limits(id, &mut config),
                 "include" | "exclude" => {
                     let globs = self.globs(id, &key);
@@ -306,6 +318,73 @@ impl Reader<'_> {
             }
         }
         (config, self.problems)
+    }
+
+    /// A `rules` table: rule id or pattern = level.
+    fn level_entries(&mut self, id: NodeId) -> Vec<LevelEntry> {
+        if self.doc.type_name(id) != "table" {
+            self.problem(id, "`rules` must be a table of rule id = level".into());
+        }
+        let mut out = Vec::new();
+        for (rule, level_id) in self.entries(id) {
+            let level = match self.doc.str_of(level_id) {
+                Some("allow") => Level::Allow,
+                Some("warn") => Level::Warn,
+                Some("deny") => Level::Deny,
+                _ => {
+                    self.problem(
+                        level_id,
+                        format!("the level of `{rule}` must be \"allow\", \"warn\" or \"deny\""),
+                    );
+                    continue;
+                }
+            };
+            out.push(LevelEntry {
+                pattern: rule,
+                level,
+                span: self.doc.node(level_id).key_span(),
+            });
+        }
+        out
+    }
+
+    /// `[[overrides]]`: each with `files` globs and a `rules` table.
+    fn read_overrides(&mut self, id: NodeId, config: &mut Config) {
+        if self.doc.type_name(id) != "array" {
+            self.problem(id, "`overrides` must be `[[overrides]]` tables".into());
+            return;
+        }
+        for item in self.doc.children(id) {
+            let (mut files, mut entries) = (None, Vec::new());
+            for (key, v) in self.entries(item) {
+                match key.as_str() {
+                    "files" => files = Some(self.globs(v, "files")),
+                    "rules" => entries = self.level_entries(v),
+                    other => self.key_problem(
+                        v,
+                        format!(
+                            "unknown key `overrides.{other}`: an override has `files` and `rules`"
+                        ),
+                    ),
+                }
+            }
+            let Some(globs) = files.filter(|g| !g.is_empty()) else {
+                self.problem(
+                    item,
+                    "an override needs `files`, globs of the estates it covers".into(),
+                );
+                continue;
+            };
+            let mut set = globset::GlobSetBuilder::new();
+            for g in &globs {
+                if let Ok(glob) = globset::Glob::new(g) {
+                    set.add(glob);
+                }
+            }
+            if let Ok(files) = set.build() {
+                config.levels.overrides.push(Override { files, entries });
+            }
+        }
     }
 
     /// An array of glob strings; each bad one is a located problem.

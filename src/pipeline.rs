@@ -330,11 +330,11 @@ fn check_keyed(
             findings.extend(mine);
             findings.extend(own);
         }
-        // Levels apply to the `preflight/` rules too; a waiver never hides a level.
-        gate::apply_levels(&mut findings, &settings.levels);
         for f in &mut findings {
             f.file.clone_from(&keys[f.file_index]);
         }
+        // Levels apply to the `preflight/` rules too; a waiver never hides a level.
+        gate::apply_levels(&mut findings, &settings.levels);
         let mut report = Report {
             files: inputs
                 .iter()
@@ -447,10 +447,10 @@ pub fn diff(settings: &Settings, pairs: Vec<(Input, Input)>, failures: Vec<Failu
             head.index,
         ));
     }
-    gate::apply_levels(&mut added, &settings.levels);
     for f in &mut added {
         f.file.clone_from(&keys[f.file_index]);
     }
+    gate::apply_levels(&mut added, &settings.levels);
     head_findings.extend(added);
     report.findings = head_findings;
     report.checked.retain(|(index, _)| index % 2 == 1);

@@ -12,10 +12,10 @@ use crate::report::{Finding, Severity};
 
 /// Drops findings of `allow`ed rules and re-levels `warn`/`deny` ones.
 pub fn apply_levels(findings: &mut Vec<Finding>, levels: &Levels) {
-    if levels.is_empty() {
+    if levels.is_empty() && levels.overrides.is_empty() {
         return;
     }
-    findings.retain_mut(|f| match levels.level_of(&f.rule) {
+    findings.retain_mut(|f| match levels.level_in(&f.rule, &f.file) {
         Some(Level::Allow) => false,
         Some(Level::Warn) => {
             f.severity = Severity::Warning;

@@ -200,3 +200,37 @@ fn config_is_found_from_the_estates_and_scopes_the_walk() {
     assert_eq!(json["failures"][0]["kind"], "config");
     assert_eq!(json["failures"][0]["line"], 1);
 }
+
+#[test]
+fn overrides_set_levels_per_file_glob() {
+    let repo = tempfile::tempdir().unwrap();
+    let root = repo.path();
+    std::fs::create_dir_all(root.join("estates/lab")).unwrap();
+    let clean = std::fs::read_to_string("examples/estate.toml").unwrap();
+    let apache = clean.replacen("web_server = \"IIS\"", "web_server = \"Apache\"", 1);
+    std::fs::write(root.join("estates/prod.toml"), &apache).unwrap();
+    std::fs::write(root.join("estates/lab/test.toml"), &apache).unwrap();
+    std::fs::write(
+        root.join("preflight.toml"),
+        "[[overrides]]\nfiles = [\"estates/lab/**\"]\nrules = { \"officescan/server-on-apache\" = \"warn\" }\n",
+    )
+    .unwrap();
+    let Run { json, .. } = crate::support::run_in(root, &["check", "estates", "--format", "json"]);
+    let severity_in = |file: &str| {
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| {
+                f["rule"] == "officescan/server-on-apache"
+                    && f["file"].as_str().unwrap().ends_with(file)
+            })
+            .map(|f| f["severity"].as_str().unwrap().to_string())
+    };
+    assert_eq!(severity_in("prod.toml").as_deref(), Some("error"), "{json}");
+    assert_eq!(
+        severity_in("lab/test.toml").as_deref(),
+        Some("warning"),
+        "{json}"
+    );
+}
