@@ -5,7 +5,7 @@
 //! and every call runs under operation, depth, size and wall-clock limits.
 
 use super::{api, context};
-use rhai::{Dynamic, Engine};
+use rhai::{Dynamic, Engine, EvalAltResult, Position};
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
@@ -39,11 +39,39 @@ impl Default for Limits {
 
 thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// Native work charged since the clock was last read.
+    static WORK: Cell<u64> = const { Cell::new(0) };
 }
+
+/// Native helpers read the clock once per this many units of work charged.
+const CHECK_EVERY: u64 = 1 << 12;
 
 /// Starts the wall-clock budget of one rule call on this thread.
 pub fn arm_deadline(timeout: Duration) {
     DEADLINE.with(|d| d.set(Some(Instant::now() + timeout)));
+    WORK.with(|w| w.set(0));
+}
+
+fn late() -> bool {
+    DEADLINE.with(|d| d.get().is_some_and(|t| Instant::now() > t))
+}
+
+/// Charges `units` of work (entries visited, candidates compared, KiB scanned) done
+/// by a native helper, which Rhai's operation count does not see; past the deadline
+/// the helper stops with the same error as an interpreted timeout.
+pub fn charge(units: u64) -> Result<(), Box<EvalAltResult>> {
+    let work = WORK.with(|w| w.get()) + units;
+    if work < CHECK_EVERY {
+        WORK.with(|w| w.set(work));
+        return Ok(());
+    }
+    WORK.with(|w| w.set(0));
+    if late() {
+        return Err(
+            EvalAltResult::ErrorTerminated(Dynamic::from(TIMEOUT_TOKEN), Position::NONE).into(),
+        );
+    }
+    Ok(())
 }
 
 pub fn disarm_deadline() {
@@ -71,8 +99,7 @@ pub fn build(limits: &Limits, verbose: bool) -> Engine {
         if ops & 0x3ff != 0 {
             return None;
         }
-        let late = DEADLINE.with(|d| d.get().is_some_and(|t| Instant::now() > t));
-        late.then(|| Dynamic::from(TIMEOUT_TOKEN))
+        late().then(|| Dynamic::from(TIMEOUT_TOKEN))
     });
     if verbose {
         // Output names the rule that printed it: rules run in parallel.

@@ -12,9 +12,11 @@
 
 use super::context::Node;
 use super::query::Query;
+use super::sandbox;
 use crate::estate::{doc::Value as V, Doc, NodeId};
 use crate::suggest::closest;
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
+use std::collections::HashMap;
 use std::ops::Range;
 
 /// The type names a spec may use.
@@ -238,17 +240,50 @@ fn shown(doc: &Doc, id: NodeId) -> String {
     }
 }
 
+/// [`closest`], charging each comparison to the running call so a long candidate
+/// list ends at the deadline.
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Result<Option<&'a str>, Box<EvalAltResult>> {
+    let mut stopped = None;
+    let pick = closest(
+        word,
+        candidates
+            .into_iter()
+            .map_while(|c| match sandbox::charge(1 + c.len() as u64 / 16) {
+                Ok(()) => Some(c),
+                Err(e) => {
+                    stopped = Some(e);
+                    None
+                }
+            }),
+    );
+    match stopped {
+        Some(e) => Err(e),
+        None => Ok(pick),
+    }
+}
+
 pub fn violations(items: &Query, spec: &Map) -> Result<Array, Box<EvalAltResult>> {
     let spec = parse_spec(spec)?;
     let mut out = Array::new();
     let known: Vec<&str> = spec.iter().map(|(k, _)| k.as_str()).collect();
+    let by_key: HashMap<&str, &Expect> = spec.iter().map(|(k, e)| (k.as_str(), e)).collect();
+    let mut stopped = None;
     items.each(|doc, table| {
         let V::Table(t) = &doc.node(table).value else {
             return true;
         };
         for (key, child) in t.entries.iter() {
-            let Some((_, expect)) = spec.iter().find(|(k, _)| k == &**key) else {
-                let hint = closest(key, known.iter().copied());
+            let Some(expect) = by_key.get(&**key) else {
+                let hint = match suggest(key, known.iter().copied()) {
+                    Ok(hint) => hint,
+                    Err(e) => {
+                        stopped = Some(e);
+                        return false;
+                    }
+                };
                 out.push(record(
                     doc,
                     table,
@@ -292,17 +327,14 @@ pub fn violations(items: &Query, spec: &Map) -> Result<Array, Box<EvalAltResult>
                 },
                 Expect::OneOf(allowed) => match doc.str_of(*child) {
                     None => Some(("type", "string".to_string(), None)),
-                    Some(s) if allowed.iter().any(|a| a == s) => None,
-                    Some(s) => Some((
-                        "spelling",
-                        allowed.join(", "),
-                        closest(s, allowed.iter().map(String::as_str)).or_else(|| {
-                            allowed
-                                .iter()
-                                .find(|a| a.eq_ignore_ascii_case(s))
-                                .map(String::as_str)
-                        }),
-                    )),
+                    Some(s) => match misspelt(s, allowed) {
+                        Ok(None) => None,
+                        Ok(Some(hint)) => Some(("spelling", allowed.join(", "), hint)),
+                        Err(e) => {
+                            stopped = Some(e);
+                            return false;
+                        }
+                    },
                 },
             };
             if let Some((kind, expected, hint)) = bad {
@@ -312,5 +344,26 @@ pub fn violations(items: &Query, spec: &Map) -> Result<Array, Box<EvalAltResult>
         }
         true
     })?;
-    Ok(out)
+    match stopped {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// `None` when `s` is one of the `allowed` spellings, else the suggestion for it.
+fn misspelt<'a>(
+    s: &str,
+    allowed: &'a [String],
+) -> Result<Option<Option<&'a str>>, Box<EvalAltResult>> {
+    sandbox::charge(1 + allowed.len() as u64 / 64)?;
+    if allowed.iter().any(|a| a == s) {
+        return Ok(None);
+    }
+    let near = suggest(s, allowed.iter().map(String::as_str))?;
+    Ok(Some(near.or_else(|| {
+        allowed
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(s))
+            .map(String::as_str)
+    })))
 }

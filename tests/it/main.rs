@@ -10,6 +10,7 @@ mod gating;
 mod git_diff;
 mod habits;
 mod hostile;
+mod limits;
 mod output;
 mod pack;
 mod packs;

@@ -1,0 +1,90 @@
+//! Limits that hold for a whole call and a whole run: native helpers on big inputs,
+//! the operation count, and the built-in pack on big messy estates.
+
+use crate::support::{run_with, Run};
+use serde_json::Value;
+use std::fmt::Write;
+use std::time::Duration;
+
+/// Generous: proves a run does not hang, not how fast it is.
+const NO_HANG: Duration = Duration::from_secs(60);
+
+/// Writes an estate of `clients` clients, each given by `client(i)`, into `dir`.
+fn estate(dir: &std::path::Path, clients: usize, client: impl Fn(usize) -> String) -> String {
+    let mut text = String::with_capacity(clients * 80);
+    text.push_str("[upgrade]\ntarget_version = \"10.6\"\nmethod = \"in-place\"\n\n");
+    text.push_str("[[servers]]\nname = \"osce\"\nrole = \"upgrade\"\nversion = \"10.5\"\n\n");
+    for i in 0..clients {
+        writeln!(text, "[[clients]]\n{}", client(i)).unwrap();
+    }
+    let path = dir.join("estate.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// The messages of the findings of `rule`, and the failures of the run.
+fn outcome(report: &Value, rule: &str) -> (Vec<String>, Vec<Value>) {
+    let messages = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect();
+    (messages, report["failures"].as_array().unwrap().clone())
+}
+
+#[test]
+fn native_helpers_on_big_inputs_finish_or_stop_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = estate(dir.path(), 100_000, |i| {
+        let extra = if i == 0 { "nmae = \"typo\"\n" } else { "" };
+        format!("name = \"c{i}\"\n{extra}")
+    });
+    // (rule, what it reports when it finishes)
+    for (name, expected) in [
+        ("has-words", "has_words: false"),
+        ("closest", "closest: "),
+        ("select", "select: 100000"),
+        ("schema", "schema: 1"),
+    ] {
+        let rule = format!("tests/data/slow-helpers/{name}.rhai");
+        let args = [
+            "check",
+            &path,
+            "--no-builtin",
+            "--rules",
+            &rule,
+            "--timeout",
+            "2",
+            "--format",
+            "json",
+        ];
+        let Run { json, stdout, .. } = run_with(&args, &[], NO_HANG);
+        assert!(json.is_object(), "{name}: {stdout}");
+        let id = format!("slow-helpers/{name}");
+        let (messages, failures) = outcome(&json, &id);
+        assert!(failures.is_empty(), "{name}: {failures:?}");
+        assert_eq!(messages, [expected], "{name}");
+    }
+    // Too much work even in linear time: stopped inside the helper, as a limit.
+    let rule = "tests/data/slow-helpers/has-many-words.rhai";
+    let args = [
+        "check",
+        &path,
+        "--no-builtin",
+        "--rules",
+        rule,
+        "--timeout",
+        "2",
+        "--format",
+        "json",
+    ];
+    let Run { json, code, .. } = run_with(&args, &[], NO_HANG);
+    assert_eq!(code, 2);
+    let (messages, failures) = outcome(&json, "slow-helpers/has-many-words");
+    assert!(messages.is_empty());
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0]["kind"], "rule-limit");
+    assert_eq!(failures[0]["file"], rule);
+}
