@@ -146,3 +146,31 @@ fn the_operation_limit_stops_runaway_rules_the_same_way_on_any_schedule() {
         );
     }
 }
+
+/// About 30 s in a debug build on a loaded 2-core machine, most of it the 200,000
+/// findings: the size is the point (the rule used to fail from about 28,000 clients).
+#[test]
+fn the_built_in_pack_reports_every_bad_value_of_a_big_messy_estate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = estate(dir.path(), 100_000, |i| {
+        format!(
+            "name = \"ws-{i}\"\nserver = \"osce\"\narch = \"amd{i}\"\nscan_method = \"fast{i}\"\n"
+        )
+    });
+    let args = ["check", &path, "--format", "json"];
+    let Run { json, stdout, .. } = run_with(&args, &[], Duration::from_secs(300));
+    assert!(json.is_object(), "{}", &stdout[..stdout.len().min(2000)]);
+    let (messages, failures) = outcome(&json, "officescan/invalid-value");
+    assert!(failures.is_empty(), "{failures:?}");
+    let paths: std::collections::BTreeSet<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "officescan/invalid-value")
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages.len(), 200_000);
+    assert_eq!(paths.len(), 200_000, "one finding per bad value");
+    assert!(paths.contains(r#"clients["ws-99999"].scan_method"#));
+    assert!(messages.contains(&"`arch` must be one of x86, x64, ia64, not `amd7`".to_string()));
+}
