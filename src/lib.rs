@@ -18,6 +18,7 @@ pub mod estate;
 pub mod files;
 pub mod fixture;
 pub mod gate;
+pub mod memory;
 pub mod output;
 pub mod pipeline;
 pub mod report;

@@ -23,6 +23,7 @@ pub struct Flags {
     pub jobs: Option<usize>,
     pub timeout: Option<f64>,
     pub max_operations: Option<u64>,
+    pub max_memory: Option<u64>,
     pub max_file_size: Option<u64>,
     /// `--deny`: the lowest failing severity.
     pub fail_on: Option<Severity>,
@@ -138,6 +139,14 @@ impl Settings {
                 "--max-operations must be a positive number".into(),
             )),
             Some(n) => limits.max_operations = n,
+            None => {}
+        }
+        match flags.max_memory {
+            Some(0) => failures.push(flag_problem(
+                "max-memory",
+                "--max-memory must be a positive number of bytes".into(),
+            )),
+            Some(n) => limits.memory = n,
             None => {}
         }
         let today = match &flags.today {

@@ -197,6 +197,9 @@ pub struct LimitArgs {
     /// Largest estate file accepted, in bytes
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    /// Live heap of the whole run, in bytes, that a rule call may not push past
+    #[arg(long, value_name = "BYTES")]
+    pub max_memory: Option<u64>,
     /// Operations per rule and estate: the CPU limit, the same on any machine
     #[arg(long, value_name = "N")]
     pub max_operations: Option<u64>,
@@ -288,6 +291,13 @@ fn command() -> clap::Command {
             a.help(format!(
                 "Largest estate file accepted, in bytes [default: {}]",
                 crate::files::DEFAULT_MAX_FILE_SIZE
+            ))
+        })
+        .mut_arg("max_memory", |a| {
+            a.help(format!(
+                "Live heap of the whole run, in bytes: a rule call that pushes it past this \
+                 fails as rule-limit [default: {}]",
+                limits.memory
             ))
         })
         .mut_arg("max_operations", |a| {

@@ -3,7 +3,7 @@
 
 use super::context::{CallScope, Node, RawFinding};
 use super::rule::Rule;
-use super::sandbox::{self, Limits, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
+use super::sandbox::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
 use crate::estate::Doc;
 use crate::report::{Failure, FailureKind, Finding, Label};
 use rayon::prelude::*;
@@ -75,7 +75,11 @@ pub fn run_one(
         )
     }));
     sandbox::disarm();
-    let raw = scope.finish();
+    let mut raw = scope.finish();
+    if matches!(&outcome, Ok(Err(e)) if is_memory(e)) {
+        // What a call that ran out of memory reported goes with the rest of its memory.
+        raw = Vec::new();
+    }
     let findings = raw
         .into_iter()
         .map(|r| resolve(&estate.doc, estate.index, rule, r))
@@ -202,6 +206,14 @@ fn rule_error(rule: &Rule, limits: &Limits, doc: &Doc, e: EvalAltResult) -> Fail
                 rule.id, limits.timeout
             ),
         ),
+        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == MEMORY_TOKEN => (
+            FailureKind::RuleLimit,
+            format!(
+                "rule `{}` exceeded the memory budget of {} MiB (--max-memory)",
+                rule.id,
+                limits.memory >> 20
+            ),
+        ),
         EvalAltResult::ErrorTerminated(token, _) if token.to_string() == OPERATIONS_TOKEN => {
             (FailureKind::RuleLimit, operations_message(rule, limits))
         }
@@ -238,6 +250,11 @@ fn rule_error(rule: &Rule, limits: &Limits, doc: &Doc, e: EvalAltResult) -> Fail
     };
     Failure::located(kind, file, span, message)
         .with_note(format!("while checking {}", doc.source.name()))
+}
+
+fn is_memory(e: &EvalAltResult) -> bool {
+    matches!(innermost(e, "check").0,
+        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == MEMORY_TOKEN)
 }
 
 fn operations_message(rule: &Rule, limits: &Limits) -> String {

@@ -24,6 +24,8 @@ pub struct Limits {
     pub max_string_size: usize,
     pub max_array_size: usize,
     pub max_map_size: usize,
+    /// Live heap of the whole run, in bytes, that a rule call may not push past.
+    pub memory: u64,
 }
 
 impl Default for Limits {
@@ -36,12 +38,17 @@ impl Default for Limits {
             max_string_size: 1 << 20,
             max_array_size: 100_000,
             max_map_size: 100_000,
+            memory: crate::memory::DEFAULT_BUDGET,
         }
     }
 }
 
 thread_local! {
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The memory budget of the run, while a call runs on this thread.
+    static MEMORY: Cell<u64> = const { Cell::new(u64::MAX) };
+    /// This thread's heap when the running call started.
+    static HEAP_AT_START: Cell<isize> = const { Cell::new(0) };
     /// The operation budget of the running call.
     static BUDGET: Cell<u64> = const { Cell::new(u64::MAX) };
     /// Interpreted operations of the running call, as Rhai last reported them.
@@ -60,6 +67,8 @@ const CHECK_EVERY: u64 = 1 << 12;
 pub fn arm(limits: &Limits) {
     DEADLINE.with(|d| d.set(Some(Instant::now() + limits.timeout)));
     BUDGET.with(|b| b.set(limits.max_operations));
+    MEMORY.with(|m| m.set(limits.memory));
+    HEAP_AT_START.with(|h| h.set(crate::memory::this_thread()));
     OPS.with(|o| o.set(0));
     NATIVE.with(|n| n.set(0));
     WORK.with(|w| w.set(0));
@@ -68,6 +77,17 @@ pub fn arm(limits: &Limits) {
 pub fn disarm() {
     DEADLINE.with(|d| d.set(None));
     BUDGET.with(|b| b.set(u64::MAX));
+    MEMORY.with(|m| m.set(u64::MAX));
+}
+
+/// Whether the run's heap is past the budget and this call holds a good share of it
+/// (an eighth): a call that allocates little is not stopped for another's growth.
+fn over_memory() -> bool {
+    let budget = MEMORY.with(|m| m.get());
+    crate::memory::live().is_some_and(|live| live as u64 > budget) && {
+        let grown = crate::memory::this_thread() - HEAP_AT_START.with(|h| h.get());
+        grown > 0 && grown as u64 > budget / 8
+    }
 }
 
 /// Operations the running call has used: interpreted ones and native work.
@@ -86,6 +106,7 @@ fn over_budget() -> bool {
 /// The tokens a call stopped by a limit terminates with.
 pub const TIMEOUT_TOKEN: &str = "preflight:timeout";
 pub const OPERATIONS_TOKEN: &str = "preflight:operations";
+pub const MEMORY_TOKEN: &str = "preflight:memory";
 
 fn stop(token: &str) -> Box<EvalAltResult> {
     EvalAltResult::ErrorTerminated(Dynamic::from(token.to_string()), Position::NONE).into()
@@ -99,6 +120,9 @@ pub fn charge(units: u64) -> Result<(), Box<EvalAltResult>> {
     NATIVE.with(|n| n.set(n.get().saturating_add(units)));
     if over_budget() {
         return Err(stop(OPERATIONS_TOKEN));
+    }
+    if over_memory() {
+        return Err(stop(MEMORY_TOKEN));
     }
     let work = WORK.with(|w| w.get()) + units;
     if work < CHECK_EVERY {
@@ -127,6 +151,11 @@ pub fn build(limits: &Limits, verbose: bool) -> Engine {
     engine.set_max_map_size(limits.max_map_size);
     engine.on_progress(|ops| {
         OPS.with(|o| o.set(ops));
+        // One relaxed load: cheap enough for every operation, and a loop that grows a
+        // value by a megabyte each turn must stop within a turn or two.
+        if over_memory() {
+            return Some(Dynamic::from(MEMORY_TOKEN));
+        }
         // Reading the clock every operation would cost more than the operation.
         if ops & 0x3ff != 0 {
             return None;

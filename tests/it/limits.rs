@@ -174,3 +174,52 @@ fn the_built_in_pack_reports_every_bad_value_of_a_big_messy_estate() {
     assert!(paths.contains(r#"clients["ws-99999"].scan_method"#));
     assert!(messages.contains(&"`arch` must be one of x86, x64, ia64, not `amd7`".to_string()));
 }
+
+#[test]
+fn a_rule_past_the_memory_budget_fails_alone_and_everything_else_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = estate(dir.path(), 10, |i| format!("name = \"c{i}\"\n"));
+    for jobs in ["1", "2"] {
+        let args = [
+            "check",
+            &path,
+            "--rules",
+            "tests/data/memory",
+            "--max-memory",
+            "268435456",
+            "--jobs",
+            jobs,
+            "--format",
+            "json",
+        ];
+        let Run { json, code, .. } = run_with(&args, &[], NO_HANG);
+        assert_eq!(code, 2);
+        let failures = json["failures"].as_array().unwrap();
+        let mut failed: Vec<&str> = failures
+            .iter()
+            .map(|f| {
+                assert_eq!(f["kind"], "rule-limit", "{f}");
+                let m = f["message"].as_str().unwrap();
+                assert!(m.contains("exceeded the memory budget of 256 MiB"), "{m}");
+                f["file"].as_str().unwrap()
+            })
+            .collect();
+        failed.sort();
+        assert_eq!(
+            failed,
+            [
+                "tests/data/memory/fail-loop.rhai",
+                "tests/data/memory/map-keys.rhai"
+            ]
+        );
+        // Nothing the failed calls reported is kept; the built-in pack still reports.
+        let rules: Vec<&str> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        assert!(!rules.iter().any(|r| r.starts_with("memory/")), "{rules:?}");
+        assert!(rules.iter().any(|r| r.starts_with("officescan/")));
+    }
+}
