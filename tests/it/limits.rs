@@ -223,3 +223,29 @@ fn a_rule_past_the_memory_budget_fails_alone_and_everything_else_runs() {
         assert!(rules.iter().any(|r| r.starts_with("officescan/")));
     }
 }
+
+#[test]
+fn a_replace_that_would_build_a_terabyte_is_refused_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = estate(dir.path(), 10, |i| format!("name = \"c{i}\"\n"));
+    let rule = "tests/data/size/replace.rhai";
+    let args = [
+        "check",
+        &path,
+        "--no-builtin",
+        "--rules",
+        rule,
+        "--format",
+        "json",
+    ];
+    let Run { json, code, .. } = run_with(&args, &[], NO_HANG);
+    assert_eq!(code, 2);
+    let (messages, failures) = outcome(&json, "size/replace");
+    assert!(messages.is_empty());
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let message = failures[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("exceeded a size limit: Length of string"),
+        "{message}"
+    );
+}

@@ -6,7 +6,7 @@ use crate::engine::context::{err, RhaiResult};
 use crate::engine::query::{contains_words, scan_cost};
 use crate::engine::sandbox;
 use crate::engine::schema::suggest;
-use rhai::{Array, Dynamic};
+use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, NativeCallContext};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -120,15 +120,35 @@ pub(super) fn register(api: &mut Api) {
             regex_matches(text, pattern).or_else(err)
         })
         .add("matches", |_: Dynamic, _: &str| false)
-        .add("today", today)
-        .add(
-            "closest",
-            |word: &str, candidates: Array| -> RhaiResult<Dynamic> {
-                let names: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
-                Ok(suggest(word, names.iter().map(String::as_str))?
-                    .map_or(Dynamic::UNIT, |c| Dynamic::from(c.to_string())))
-            },
-        );
+        .add("today", today);
+    // Stands in for Rhai's own string `replace`.
+    api.add(
+        "replace",
+        |ctx: NativeCallContext, s: &mut ImmutableString, find: &str, sub: &str| {
+            // Rhai's own `replace` builds the whole result before checking its size:
+            // a 1 MB string with every byte replaced by 1 MB would take a terabyte.
+            let n = s.matches(find).count();
+            let len = (s.len() - n * find.len()).saturating_add(n.saturating_mul(sub.len()));
+            let max = ctx.engine().max_string_size();
+            if max != 0 && len > max {
+                return Err(EvalAltResult::ErrorDataTooLarge(
+                    "Length of string".into(),
+                    ctx.call_position(),
+                )
+                .into());
+            }
+            *s = s.replace(find, sub).into();
+            Ok::<(), Box<EvalAltResult>>(())
+        },
+    );
+    api.add(
+        "closest",
+        |word: &str, candidates: Array| -> RhaiResult<Dynamic> {
+            let names: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
+            Ok(suggest(word, names.iter().map(String::as_str))?
+                .map_or(Dynamic::UNIT, |c| Dynamic::from(c.to_string())))
+        },
+    );
 }
 
 #[cfg(test)]
