@@ -16,6 +16,7 @@ pub const FILE_NAME: &str = "preflight.toml";
 pub const LIMIT_KEYS: &[&str] = &[
     "timeout",
     "max_operations",
+    "memory",
     "max_call_levels",
     "max_expr_depth",
     "max_string_size",
@@ -94,6 +95,7 @@ pub struct Config {
     pub levels: Levels,
     pub timeout: Option<Duration>,
     pub max_operations: Option<u64>,
+    pub memory: Option<u64>,
     pub max_call_levels: Option<usize>,
     pub max_expr_depth: Option<usize>,
     pub max_string_size: Option<usize>,
@@ -174,6 +176,7 @@ impl Config {
         }
         set!(
             max_operations,
+            memory,
             max_call_levels,
             max_expr_depth,
             max_string_size,
@@ -422,6 +425,7 @@ impl Reader<'_> {
                     _ => self.problem(v, "`timeout` must be a positive number of seconds".into()),
                 },
                 "max_operations" => config.max_operations = self.int(v, &key),
+                "memory" => config.memory = self.int(v, &key),
                 "max_call_levels" => config.max_call_levels = self.int(v, &key).map(|n| n as usize),
                 "max_expr_depth" => config.max_expr_depth = self.int(v, &key).map(|n| n as usize),
                 "max_string_size" => config.max_string_size = self.int(v, &key).map(|n| n as usize),

@@ -20,6 +20,7 @@ pub mod fixture;
 pub mod gate;
 pub mod import;
 pub mod jsonschema;
+pub mod memory;
 pub mod output;
 pub mod pipeline;
 pub mod report;

@@ -22,6 +22,8 @@ pub struct Flags {
     pub no_builtin: bool,
     pub jobs: Option<usize>,
     pub timeout: Option<f64>,
+    pub max_operations: Option<u64>,
+    pub max_memory: Option<u64>,
     pub max_file_size: Option<u64>,
     /// `--deny`: the lowest failing severity.
     pub fail_on: Option<Severity>,
@@ -184,6 +186,22 @@ impl Settings {
                 ));
             }
         }
+        match flags.max_operations {
+            Some(0) => failures.push(flag_problem(
+                "max-operations",
+                "--max-operations must be a positive number".into(),
+            )),
+            Some(n) => limits.max_operations = n,
+            None => {}
+        }
+        match flags.max_memory {
+            Some(0) => failures.push(flag_problem(
+                "max-memory",
+                "--max-memory must be a positive number of bytes".into(),
+            )),
+            Some(n) => limits.memory = n,
+            None => {}
+        }
         let today = match &flags.today {
             Some(d) => Date::parse(d).unwrap_or_else(|| {
                 failures.push(flag_problem(
@@ -272,16 +290,22 @@ mod tests {
     fn flags_win_over_the_config_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(config::FILE_NAME);
-        std::fs::write(&path, "fail_on = \"note\"\n[limits]\ntimeout = 3\n").unwrap();
+        std::fs::write(
+            &path,
+            "fail_on = \"note\"\n[limits]\ntimeout = 3\nmax_operations = 7\n",
+        )
+        .unwrap();
         let flags = Flags {
             config: Some(path.clone()),
             fail_on: Some(Severity::Warning),
+            max_operations: Some(9),
             ..Flags::default()
         };
         let (s, failures) = Settings::resolve(&flags);
         assert!(failures.is_empty(), "{failures:?}");
         assert_eq!(s.fail_on, Severity::Warning);
         assert_eq!(s.limits.timeout, Duration::from_secs(3));
+        assert_eq!(s.limits.max_operations, 9);
         let (s, _) = Settings::resolve(&Flags {
             config: Some(path),
             ..Flags::default()
@@ -294,10 +318,11 @@ mod tests {
         let (_, failures) = Settings::resolve(&Flags {
             no_config: true,
             timeout: Some(-1.0),
+            max_operations: Some(0),
             today: Some("tomorrow".into()),
             ..Flags::default()
         });
         let files: Vec<&str> = failures.iter().map(|f| f.file.as_str()).collect();
-        assert_eq!(files, ["--timeout", "--today"]);
+        assert_eq!(files, ["--timeout", "--max-operations", "--today"]);
     }
 }

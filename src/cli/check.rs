@@ -21,6 +21,8 @@ fn flags(c: &CommonArgs) -> Flags {
         no_builtin: c.rules.no_builtin,
         jobs: c.jobs,
         timeout: c.limits.timeout,
+        max_operations: c.limits.max_operations,
+        max_memory: c.limits.max_memory,
         max_file_size: c.limits.max_file_size,
         fail_on: c
             .fail_on

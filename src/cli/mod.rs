@@ -218,7 +218,13 @@ pub struct LimitArgs {
     /// Largest estate file accepted, in bytes
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
-    /// Wall-clock limit per rule and estate, in seconds
+    /// Live heap of the whole run, in bytes, that a rule call may not push past
+    #[arg(long, value_name = "BYTES")]
+    pub max_memory: Option<u64>,
+    /// Operations per rule and estate: the CPU limit, the same on any machine
+    #[arg(long, value_name = "N")]
+    pub max_operations: Option<u64>,
+    /// Wall-clock limit per rule and estate, in seconds: a backstop
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<f64>,
 }
@@ -333,9 +339,24 @@ fn command() -> clap::Command {
                 crate::files::DEFAULT_MAX_FILE_SIZE
             ))
         })
+        .mut_arg("max_memory", |a| {
+            a.help(format!(
+                "Live heap of the whole run, in bytes: a rule call that pushes it past this \
+                 fails as rule-limit [default: {}]",
+                limits.memory
+            ))
+        })
+        .mut_arg("max_operations", |a| {
+            a.help(format!(
+                "Operations per rule and estate (interpreted operations plus native work): \
+                 the CPU limit, the same on any machine [default: {}]",
+                limits.max_operations
+            ))
+        })
         .mut_arg("timeout", |a| {
             a.help(format!(
-                "Wall-clock limit per rule and estate, in seconds [default: {}]",
+                "Wall-clock limit per rule and estate, in seconds: a backstop behind \
+                 --max-operations [default: {}]",
                 limits.timeout.as_secs_f64()
             ))
         })

@@ -4,9 +4,11 @@
 //! and `api::index` make them callable.
 
 use super::context::{to_dynamic, with_doc, Node, RhaiResult};
+use super::sandbox;
 use super::strmap::StrMap;
 use crate::estate::{doc::Value as V, Doc, NodeId};
 use rhai::{Array, Dynamic, ImmutableString};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Whether the value at `id` equals a script value (strings, numbers, booleans).
@@ -56,21 +58,96 @@ pub(crate) struct Filter {
     /// Match these whole words inside the value (lower case; the match ignores ASCII
     /// case) instead of testing equality.
     words: Option<Arc<[String]>>,
+    /// `value` as a set, when it is a list.
+    set: Option<Arc<ValueSet>>,
 }
 
 /// Whether `needle` (lower case) occurs in `hay`, ignoring ASCII case, with no
-/// letter or digit directly before or after it.
+/// letter or digit directly before or after it. Linear in both lengths.
 pub(crate) fn contains_words(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     if n.is_empty() || n.len() > h.len() {
         return false;
     }
-    (0..=h.len() - n.len()).any(|start| {
+    let whole = |start: usize| {
         let end = start + n.len();
-        h[start..end].eq_ignore_ascii_case(n)
-            && (start == 0 || !h[start - 1].is_ascii_alphanumeric())
+        (start == 0 || !h[start - 1].is_ascii_alphanumeric())
             && (end == h.len() || !h[end].is_ascii_alphanumeric())
-    })
+    };
+    if n.len() <= 32 {
+        // Short needles: comparing at each start is linear already.
+        return (0..=h.len() - n.len())
+            .any(|start| h[start..start + n.len()].eq_ignore_ascii_case(n) && whole(start));
+    }
+    // Knuth-Morris-Pratt: every occurrence, overlapping ones too, in linear time.
+    let eq = |a: u8, b: u8| a.eq_ignore_ascii_case(&b);
+    let mut border = vec![0usize; n.len()];
+    let mut k = 0;
+    for i in 1..n.len() {
+        while k > 0 && !eq(n[i], n[k]) {
+            k = border[k - 1];
+        }
+        if eq(n[i], n[k]) {
+            k += 1;
+        }
+        border[i] = k;
+    }
+    k = 0;
+    for (i, &b) in h.iter().enumerate() {
+        while k > 0 && !eq(b, n[k]) {
+            k = border[k - 1];
+        }
+        if eq(b, n[k]) {
+            k += 1;
+        }
+        if k == n.len() {
+            if whole(i + 1 - n.len()) {
+                return true;
+            }
+            k = border[k - 1];
+        }
+    }
+    false
+}
+
+/// The work [`contains_words`] does on `hay`, in units for [`sandbox::charge`].
+pub(crate) fn scan_cost(hay: &str) -> u64 {
+    1 + hay.len() as u64 / 1024
+}
+
+/// The values of a `select(key, [..])` list: strings and integers hashed, so a
+/// list of 100,000 names costs one lookup per entry; anything else compared in turn.
+#[derive(Debug, Default)]
+pub(crate) struct ValueSet {
+    strs: HashSet<String>,
+    ints: HashSet<i64>,
+    rest: Vec<Dynamic>,
+}
+
+impl ValueSet {
+    fn of(items: &Array) -> Self {
+        let mut set = ValueSet::default();
+        for item in items {
+            if let Some(s) = item.read_lock::<ImmutableString>() {
+                set.strs.insert(s.to_string());
+            } else if let Ok(i) = item.as_int() {
+                set.ints.insert(i);
+            } else {
+                set.rest.push(item.clone());
+            }
+        }
+        set
+    }
+
+    fn contains(&self, doc: &Doc, id: NodeId) -> bool {
+        let hit = match &doc.node(id).value {
+            V::Str(_) | V::Raw(..) => doc.str_of(id).is_some_and(|s| self.strs.contains(s)),
+            V::Datetime(d) => self.strs.contains(&d.to_string()),
+            V::Int(i) => self.ints.contains(i),
+            _ => false,
+        };
+        hit || self.rest.iter().any(|w| value_eq(doc, id, w))
+    }
 }
 
 /// The words a `select_words` argument names: one string or an array of them.
@@ -107,11 +184,15 @@ impl Query {
     }
 
     pub(crate) fn with(mut self, key: ImmutableString, value: Dynamic, keep_equal: bool) -> Self {
+        let set = value
+            .read_lock::<Array>()
+            .map(|items| Arc::new(ValueSet::of(&items)));
         self.filters.push(Filter {
             key,
             value,
             keep_equal,
             words: None,
+            set,
         });
         self
     }
@@ -127,20 +208,42 @@ impl Query {
             words: Some(word_list(&value)),
             value,
             keep_equal,
+            set: None,
         });
         self
     }
 
-    fn matches(&self, doc: &Doc, id: NodeId) -> bool {
-        self.filters.iter().all(|f| {
-            let hit = doc.get(id, &f.key).is_some_and(|v| match &f.words {
-                Some(words) => doc
-                    .str_of(v)
-                    .is_some_and(|s| words.iter().any(|w| contains_words(s, w))),
-                None => value_eq(doc, v, &f.value),
-            });
-            hit == f.keep_equal
-        })
+    fn matches(&self, doc: &Doc, id: NodeId) -> RhaiResult<bool> {
+        for f in &self.filters {
+            let hit = match doc.get(id, &f.key) {
+                None => false,
+                Some(v) => match (&f.words, &f.set) {
+                    (Some(words), _) => match doc.str_of(v) {
+                        None => false,
+                        Some(s) => {
+                            let mut hit = false;
+                            for w in words.iter() {
+                                sandbox::charge(scan_cost(s))?;
+                                if contains_words(s, w) {
+                                    hit = true;
+                                    break;
+                                }
+                            }
+                            hit
+                        }
+                    },
+                    (None, Some(set)) => {
+                        sandbox::charge(set.rest.len() as u64)?;
+                        set.contains(doc, v)
+                    }
+                    (None, None) => value_eq(doc, v, &f.value),
+                },
+            };
+            if hit != f.keep_equal {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Calls `f` with each matching id, in order, until it returns false.
@@ -149,6 +252,10 @@ impl Query {
             return Ok(());
         }
         with_doc(self.generation, |doc| {
+            let mut visit = |id: NodeId| -> RhaiResult<bool> {
+                sandbox::charge(1)?;
+                Ok(!self.matches(doc, id)? || f(doc, id))
+            };
             let ids: &[NodeId] = match &self.base {
                 Base::Empty => &[],
                 Base::Ids(ids) => ids,
@@ -156,7 +263,7 @@ impl Query {
                     V::Array(items) => items,
                     V::Table(t) => {
                         for (_, v) in t.entries.iter() {
-                            if self.matches(doc, *v) && !f(doc, *v) {
+                            if !visit(*v)? {
                                 break;
                             }
                         }
@@ -166,7 +273,7 @@ impl Query {
                 },
             };
             for &id in ids {
-                if self.matches(doc, id) && !f(doc, id) {
+                if !visit(id)? {
                     break;
                 }
             }
@@ -290,6 +397,19 @@ pub struct Groups {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_needles_match_whole_words_in_linear_time() {
+        let word = "ab".repeat(40);
+        assert!(contains_words(&format!("x {word} y"), &word));
+        assert!(!contains_words(&format!("x {word}c"), &word));
+        // Overlapping occurrences: only the second is a whole word.
+        let needle = format!("{}ab", "ab ".repeat(11));
+        assert!(contains_words(&format!("c{needle} ab"), &needle));
+        assert!(!contains_words(&format!("c{needle}"), &needle));
+        let big = "a".repeat(1 << 20);
+        assert!(!contains_words(&big, &"a".repeat(1 << 19)));
+    }
 
     #[test]
     fn words_match_whole_words_only() {

@@ -3,7 +3,7 @@
 
 use super::context::{CallScope, Node, RawFinding};
 use super::rule::Rule;
-use super::sandbox::{self, Limits, TIMEOUT_TOKEN};
+use super::sandbox::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
 use crate::estate::Doc;
 use crate::report::{Failure, FailureKind, Finding, Label};
 use rayon::prelude::*;
@@ -63,7 +63,7 @@ pub fn run_one(
     rule: &Rule,
 ) -> (Vec<Finding>, Option<Failure>) {
     let scope = CallScope::enter(estate.doc.clone(), Arc::from(rule.id.as_str()));
-    sandbox::arm_deadline(limits.timeout);
+    sandbox::arm(limits);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
         engine.call_fn_with_options::<Dynamic>(
@@ -74,8 +74,12 @@ pub fn run_one(
             (Node::root(&estate.doc),),
         )
     }));
-    sandbox::disarm_deadline();
-    let raw = scope.finish();
+    sandbox::disarm();
+    let mut raw = scope.finish();
+    if matches!(&outcome, Ok(Err(e)) if is_memory(e)) {
+        // What a call that ran out of memory reported goes with the rest of its memory.
+        raw = Vec::new();
+    }
     let findings = raw
         .into_iter()
         .map(|r| resolve(&estate.doc, estate.index, rule, r))
@@ -202,13 +206,20 @@ fn rule_error(rule: &Rule, limits: &Limits, doc: &Doc, e: EvalAltResult) -> Fail
                 rule.id, limits.timeout
             ),
         ),
-        EvalAltResult::ErrorTooManyOperations(_) => (
+        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == MEMORY_TOKEN => (
             FailureKind::RuleLimit,
             format!(
-                "rule `{}` exceeded the limit of {} operations",
-                rule.id, limits.max_operations
+                "rule `{}` exceeded the memory budget of {} MiB (--max-memory)",
+                rule.id,
+                limits.memory >> 20
             ),
         ),
+        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == OPERATIONS_TOKEN => {
+            (FailureKind::RuleLimit, operations_message(rule, limits))
+        }
+        EvalAltResult::ErrorTooManyOperations(_) => {
+            (FailureKind::RuleLimit, operations_message(rule, limits))
+        }
         EvalAltResult::ErrorStackOverflow(_) => (
             FailureKind::RuleLimit,
             format!(
@@ -239,6 +250,18 @@ fn rule_error(rule: &Rule, limits: &Limits, doc: &Doc, e: EvalAltResult) -> Fail
     };
     Failure::located(kind, file, span, message)
         .with_note(format!("while checking {}", doc.source.name()))
+}
+
+fn is_memory(e: &EvalAltResult) -> bool {
+    matches!(innermost(e, "check").0,
+        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == MEMORY_TOKEN)
+}
+
+fn operations_message(rule: &Rule, limits: &Limits) -> String {
+    format!(
+        "rule `{}` exceeded the limit of {} operations (--max-operations)",
+        rule.id, limits.max_operations
+    )
 }
 
 fn strip_position(msg: &str) -> String {

@@ -5,17 +5,22 @@
 //! `spec` maps each known key to what its value must be: a type name (`"string"`,
 //! `"integer"`, `"float"`, `"boolean"`, `"datetime"`, `"array"`, `"table"`, `"any"`),
 //! `"array<string>"`, `"array<table>"`, an address kind (`"ipv4"`, `"ipv6"`), or an
-//! array of the allowed string spellings. Each violation is a map: `node` (the table), `key`, `kind`
-//! (`"unknown"`, `"type"`, `"spelling"`, `"address"`), `expected`, `actual` (the
-//! value's type), `value` (the value, for strings; else its type), and `suggestion`
-//! (the closest known key or spelling, or `()`).
+//! array of the allowed string spellings. It returns a lazy list (`for`, `len`,
+//! `first`), checked a table at a time, so no size limit applies to the whole. Each
+//! violation is a map: `node` (the table), `key`, `kind` (`"unknown"`, `"type"`,
+//! `"spelling"`, `"address"`), `expected`, `actual` (the value's type), `value` (the
+//! value, for strings; else its type), and `suggestion` (the closest known key or
+//! spelling, or `()`).
 
-use super::context::Node;
+use super::context::{with_doc, Node};
 use super::query::Query;
+use super::sandbox;
 use crate::estate::{doc::Value as V, Doc, NodeId};
 use crate::suggest::closest;
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// The type names a spec may use.
 pub const TYPES: &[&str] = &[
@@ -238,79 +243,219 @@ fn shown(doc: &Doc, id: NodeId) -> String {
     }
 }
 
-pub fn violations(items: &Query, spec: &Map) -> Result<Array, Box<EvalAltResult>> {
-    let spec = parse_spec(spec)?;
-    let mut out = Array::new();
-    let known: Vec<&str> = spec.iter().map(|(k, _)| k.as_str()).collect();
-    items.each(|doc, table| {
-        let V::Table(t) = &doc.node(table).value else {
-            return true;
-        };
-        for (key, child) in t.entries.iter() {
-            let Some((_, expect)) = spec.iter().find(|(k, _)| k == &**key) else {
-                let hint = closest(key, known.iter().copied());
-                out.push(record(
-                    doc,
-                    table,
-                    key,
-                    "unknown",
-                    String::new(),
-                    Default::default(),
-                    hint,
-                ));
-                continue;
-            };
-            let actual = doc.type_name(*child);
-            let bad = match expect {
-                Expect::Any => None,
-                Expect::Type(t) => (actual != *t).then(|| ("type", t.to_string(), None)),
-                Expect::ArrayOf(t) => {
-                    if actual != "array" {
-                        Some(("type", format!("array of {t}s"), None))
-                    } else {
-                        doc.children(*child)
-                            .iter()
-                            .any(|c| doc.type_name(*c) != *t)
-                            .then(|| ("type", format!("array of {t}s"), None))
-                    }
+/// [`closest`], charging each comparison to the running call so a long candidate
+/// list ends at the deadline.
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Result<Option<&'a str>, Box<EvalAltResult>> {
+    let mut stopped = None;
+    let pick = closest(
+        word,
+        candidates
+            .into_iter()
+            .map_while(|c| match sandbox::charge(1 + c.len() as u64 / 16) {
+                Ok(()) => Some(c),
+                Err(e) => {
+                    stopped = Some(e);
+                    None
                 }
-                Expect::Address(kind) => match doc.str_of(*child) {
-                    None => Some(("type", "string".to_string(), None)),
-                    Some(s) => {
-                        let ok = if *kind == "ipv4" {
-                            s.parse::<std::net::Ipv4Addr>().is_ok()
-                        } else {
-                            s.parse::<std::net::Ipv6Addr>().is_ok()
-                        };
-                        let what = if *kind == "ipv4" {
-                            "a valid IPv4 address"
-                        } else {
-                            "a valid IPv6 address"
-                        };
-                        (!ok).then(|| ("address", what.to_string(), None))
-                    }
-                },
-                Expect::OneOf(allowed) => match doc.str_of(*child) {
-                    None => Some(("type", "string".to_string(), None)),
-                    Some(s) if allowed.iter().any(|a| a == s) => None,
-                    Some(s) => Some((
-                        "spelling",
-                        allowed.join(", "),
-                        closest(s, allowed.iter().map(String::as_str)).or_else(|| {
-                            allowed
-                                .iter()
-                                .find(|a| a.eq_ignore_ascii_case(s))
-                                .map(String::as_str)
-                        }),
-                    )),
-                },
-            };
-            if let Some((kind, expected, hint)) = bad {
-                let found = (actual.to_string(), shown(doc, *child));
-                out.push(record(doc, table, key, kind, expected, found, hint));
+            }),
+    );
+    match stopped {
+        Some(e) => Err(e),
+        None => Ok(pick),
+    }
+}
+
+/// The violations of one table, appended to `out`.
+fn table_violations(
+    doc: &Doc,
+    table: NodeId,
+    spec: &Spec,
+    out: &mut Vec<Dynamic>,
+) -> Result<(), Box<EvalAltResult>> {
+    let V::Table(t) = &doc.node(table).value else {
+        return Ok(());
+    };
+    let known = || spec.keys.iter().map(|(k, _)| k.as_str());
+    for (key, child) in t.entries.iter() {
+        sandbox::charge(1)?;
+        let Some(expect) = spec.by_key.get(&**key).map(|&i| &spec.keys[i].1) else {
+            let hint = suggest(key, known())?;
+            out.push(record(
+                doc,
+                table,
+                key,
+                "unknown",
+                String::new(),
+                Default::default(),
+                hint,
+            ));
+            continue;
+        };
+        let actual = doc.type_name(*child);
+        let bad = match expect {
+            Expect::Any => None,
+            Expect::Type(t) => (actual != *t).then(|| ("type", t.to_string(), None)),
+            Expect::ArrayOf(t) => {
+                if actual != "array" {
+                    Some(("type", format!("array of {t}s"), None))
+                } else {
+                    doc.children(*child)
+                        .iter()
+                        .any(|c| doc.type_name(*c) != *t)
+                        .then(|| ("type", format!("array of {t}s"), None))
+                }
             }
+            Expect::Address(kind) => match doc.str_of(*child) {
+                None => Some(("type", "string".to_string(), None)),
+                Some(s) => {
+                    let ok = if *kind == "ipv4" {
+                        s.parse::<std::net::Ipv4Addr>().is_ok()
+                    } else {
+                        s.parse::<std::net::Ipv6Addr>().is_ok()
+                    };
+                    let what = if *kind == "ipv4" {
+                        "a valid IPv4 address"
+                    } else {
+                        "a valid IPv6 address"
+                    };
+                    (!ok).then(|| ("address", what.to_string(), None))
+                }
+            },
+            Expect::OneOf(allowed) => match doc.str_of(*child) {
+                None => Some(("type", "string".to_string(), None)),
+                Some(s) => misspelt(s, allowed)?.map(|hint| ("spelling", allowed.join(", "), hint)),
+            },
+        };
+        if let Some((kind, expected, hint)) = bad {
+            let found = (actual.to_string(), shown(doc, *child));
+            out.push(record(doc, table, key, kind, expected, found, hint));
         }
+    }
+    Ok(())
+}
+
+/// A parsed spec, with its keys found by hash.
+struct Spec {
+    keys: Vec<(String, Expect)>,
+    by_key: HashMap<String, usize>,
+}
+
+/// What `schema_violations` returns: the tables to check and the spec, checked one
+/// table at a time as a `for` loop asks. Not an array, so no array or string size
+/// limit applies to the whole of them, and only one table's violations are held.
+#[derive(Clone)]
+pub struct Violations {
+    generation: u32,
+    tables: Arc<[NodeId]>,
+    spec: Arc<Spec>,
+}
+
+pub fn violations(items: &Query, spec: &Map) -> Result<Violations, Box<EvalAltResult>> {
+    let keys = parse_spec(spec)?;
+    let by_key = keys
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (k.clone(), i))
+        .collect();
+    let mut tables = Vec::new();
+    items.each(|_, id| {
+        tables.push(id);
         true
     })?;
-    Ok(out)
+    Ok(Violations {
+        generation: items.generation,
+        tables: tables.into(),
+        spec: Arc::new(Spec { keys, by_key }),
+    })
+}
+
+impl Violations {
+    /// The violations of the `i`th table.
+    fn of(&self, i: usize) -> Result<Vec<Dynamic>, Box<EvalAltResult>> {
+        let mut out = Vec::new();
+        if let Some(&table) = self.tables.get(i) {
+            with_doc(self.generation, |doc| {
+                table_violations(doc, table, &self.spec, &mut out)
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// How many violations there are in all.
+    pub fn count(&self) -> Result<i64, Box<EvalAltResult>> {
+        let mut n = 0;
+        for i in 0..self.tables.len() {
+            n += self.of(i)?.len() as i64;
+        }
+        Ok(n)
+    }
+
+    /// The first violation, or `()`.
+    pub fn first(&self) -> Result<Dynamic, Box<EvalAltResult>> {
+        for i in 0..self.tables.len() {
+            if let Some(v) = self.of(i)?.into_iter().next() {
+                return Ok(v);
+            }
+        }
+        Ok(Dynamic::UNIT)
+    }
+}
+
+/// Iterates table by table. A limit reached inside ends the loop early; the limit
+/// stays reached, so the interpreter stops the call at its next check.
+pub struct ViolationIter {
+    all: Violations,
+    next: usize,
+    pending: std::vec::IntoIter<Dynamic>,
+}
+
+impl Iterator for ViolationIter {
+    type Item = Dynamic;
+
+    fn next(&mut self) -> Option<Dynamic> {
+        loop {
+            if let Some(v) = self.pending.next() {
+                return Some(v);
+            }
+            if self.next >= self.all.tables.len() {
+                return None;
+            }
+            self.pending = self.all.of(self.next).ok()?.into_iter();
+            self.next += 1;
+        }
+    }
+}
+
+impl IntoIterator for Violations {
+    type Item = Dynamic;
+    type IntoIter = ViolationIter;
+
+    fn into_iter(self) -> ViolationIter {
+        ViolationIter {
+            all: self,
+            next: 0,
+            pending: Vec::new().into_iter(),
+        }
+    }
+}
+
+/// `None` when `s` is one of the `allowed` spellings, else the suggestion for it.
+fn misspelt<'a>(
+    s: &str,
+    allowed: &'a [String],
+) -> Result<Option<Option<&'a str>>, Box<EvalAltResult>> {
+    sandbox::charge(1 + allowed.len() as u64 / 64)?;
+    if allowed.iter().any(|a| a == s) {
+        return Ok(None);
+    }
+    let near = suggest(s, allowed.iter().map(String::as_str))?;
+    Ok(Some(near.or_else(|| {
+        allowed
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(s))
+            .map(String::as_str)
+    })))
 }

@@ -12,6 +12,7 @@ mod habits;
 mod hostile;
 mod import;
 mod install;
+mod limits;
 mod output;
 mod pack;
 mod packs;

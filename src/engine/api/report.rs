@@ -21,13 +21,28 @@ fn report(
         severity: Some(severity),
         node: node.id,
         key: key.to_string(),
-        message: message.to_string(),
+        message: capped(message),
         help: help.filter(|h| !h.is_empty()).map(str::to_string),
         call_site: ctx.call_position(),
         labels: Vec::new(),
         on_key: false,
     };
     push_finding(node, finding).map(FindingRef)
+}
+
+/// Longest message kept, in bytes: a rule cannot fill the report with one finding.
+const MAX_MESSAGE: usize = 4096;
+
+/// `message`, cut at a character boundary past [`MAX_MESSAGE`] bytes, with an ellipsis.
+fn capped(message: &str) -> String {
+    if message.len() <= MAX_MESSAGE {
+        return message.to_string();
+    }
+    let mut end = MAX_MESSAGE;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &message[..end])
 }
 
 fn not_a_node(what: &str) -> RhaiResult<FindingRef> {
@@ -71,4 +86,16 @@ pub(super) fn register(api: &mut Api) {
     .add("on_key", |f: &mut FindingRef| {
         edit_finding(f.0, None, |raw| raw.on_key = true).map(|()| *f)
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_messages_are_cut_at_a_character_boundary() {
+        assert_eq!(super::capped("short"), "short");
+        let long = "€".repeat(2000);
+        let cut = super::capped(&long);
+        assert!(cut.ends_with('…'));
+        assert_eq!(cut.len(), 4095 + '…'.len_utf8());
+    }
 }

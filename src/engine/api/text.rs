@@ -3,8 +3,10 @@
 
 use super::Api;
 use crate::engine::context::{err, RhaiResult};
-use crate::engine::query::contains_words;
-use rhai::{Array, Dynamic};
+use crate::engine::query::{contains_words, scan_cost};
+use crate::engine::sandbox;
+use crate::engine::schema::suggest;
+use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, NativeCallContext};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -93,25 +95,60 @@ pub(super) fn register(api: &mut Api) {
     api.add("is_ipv4", |s: &str| s.parse::<std::net::Ipv4Addr>().is_ok())
         .add("is_ipv6", |s: &str| s.parse::<std::net::Ipv6Addr>().is_ok())
         .add("windows_path", |s: &str| windows_path(s))
-        .add("has_words", |s: &str, needles: Dynamic| {
-            let hay = s.to_lowercase();
-            match needles.read_lock::<Array>() {
-                Some(items) => items
-                    .iter()
-                    .any(|w| contains_words(&hay, &w.to_string().to_lowercase())),
-                None => contains_words(&hay, &needles.to_string().to_lowercase()),
-            }
-        })
+        .add(
+            "has_words",
+            |s: &str, needles: Dynamic| -> RhaiResult<bool> {
+                let hay = s.to_lowercase();
+                let one = |w: &Dynamic| -> RhaiResult<bool> {
+                    sandbox::charge(scan_cost(&hay))?;
+                    Ok(contains_words(&hay, &w.to_string().to_lowercase()))
+                };
+                match needles.read_lock::<Array>() {
+                    Some(items) => {
+                        for w in items.iter() {
+                            if one(w)? {
+                                return Ok(true);
+                            }
+                        }
+                        Ok(false)
+                    }
+                    None => one(&needles),
+                }
+            },
+        )
         .add("matches", |text: &str, pattern: &str| -> RhaiResult<bool> {
             regex_matches(text, pattern).or_else(err)
         })
         .add("matches", |_: Dynamic, _: &str| false)
-        .add("today", today)
-        .add("closest", |word: &str, candidates: Array| {
+        .add("today", today);
+    // Stands in for Rhai's own string `replace`.
+    api.add(
+        "replace",
+        |ctx: NativeCallContext, s: &mut ImmutableString, find: &str, sub: &str| {
+            // Rhai's own `replace` builds the whole result before checking its size:
+            // a 1 MB string with every byte replaced by 1 MB would take a terabyte.
+            let n = s.matches(find).count();
+            let len = (s.len() - n * find.len()).saturating_add(n.saturating_mul(sub.len()));
+            let max = ctx.engine().max_string_size();
+            if max != 0 && len > max {
+                return Err(EvalAltResult::ErrorDataTooLarge(
+                    "Length of string".into(),
+                    ctx.call_position(),
+                )
+                .into());
+            }
+            *s = s.replace(find, sub).into();
+            Ok::<(), Box<EvalAltResult>>(())
+        },
+    );
+    api.add(
+        "closest",
+        |word: &str, candidates: Array| -> RhaiResult<Dynamic> {
             let names: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
-            crate::suggest::closest(word, names.iter().map(String::as_str))
-                .map_or(Dynamic::UNIT, |c| Dynamic::from(c.to_string()))
-        });
+            Ok(suggest(word, names.iter().map(String::as_str))?
+                .map_or(Dynamic::UNIT, |c| Dynamic::from(c.to_string())))
+        },
+    );
 }
 
 #[cfg(test)]
