@@ -20,7 +20,17 @@ const AROUND: usize = 1;
 /// Characters a terminal would act on rather than show.
 pub fn hidden(c: char) -> bool {
     (c.is_control() && c != '\t' && c != '\n')
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            // Bidi overrides and isolates, bidi marks, and line/paragraph separators.
+            '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{061c}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
 }
 
 /// `text` with control characters and bidirectional overrides written as `\u{..}`.
@@ -185,6 +195,10 @@ mod tests {
         assert_eq!(escape("a\u{1b}[31mb"), "a\\u{1b}[31mb");
         assert_eq!(escape("x\u{202e}y\u{2066}"), "x\\u{202e}y\\u{2066}");
         assert_eq!(escape("tab\tok"), "tab\tok");
+        assert_eq!(
+            escape("in-\u{200f}place\u{2028}x\u{61c}"),
+            "in-\\u{200f}place\\u{2028}x\\u{61c}"
+        );
     }
 
     #[test]
