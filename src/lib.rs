@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod date;
 pub mod engine;
 pub mod estate;
 pub mod files;

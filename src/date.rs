@@ -1,4 +1,4 @@
-//! Calendar dates for waiver expiry, without a date-time dependency.
+//! Calendar dates (waiver expiry, `today()` for rules), without a date-time dependency.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -74,6 +74,7 @@ mod tests {
         assert_eq!(Date::from_days(0).to_string(), "1970-01-01");
         assert_eq!(Date::from_days(20_781).to_string(), "2026-11-24");
         assert_eq!(Date::from_days(11_016).to_string(), "2000-02-29");
+        assert_eq!(Date::from_days(-1).to_string(), "1969-12-31");
         assert_eq!(
             Date::parse("2027-01-31"),
             Some(Date {
