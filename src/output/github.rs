@@ -45,15 +45,13 @@ pub fn render(report: &Report) -> String {
         });
     }
     if !report.policy_changes.is_empty() {
-        let list: Vec<String> = report
-            .policy_changes
-            .iter()
-            .map(ToString::to_string)
-            .collect();
         lines.push(Line {
             level: "warning",
             props: "title=preflight policy changes".into(),
-            message: format!("the change touches the policy: {}", list.join(", ")),
+            message: format!(
+                "the change touches the policy: {}",
+                report.policy_list(", ")
+            ),
         });
     }
     // Findings that fail the run come first, so the limit never hides one of them.

@@ -109,14 +109,9 @@ pub fn render(report: &Report) -> String {
         out.push_str("  </testsuite>\n");
     }
     if !report.policy_changes.is_empty() {
-        let list: Vec<String> = report
-            .policy_changes
-            .iter()
-            .map(ToString::to_string)
-            .collect();
         out.push_str(&format!(
             "  <testsuite name=\"preflight policy\" tests=\"1\" failures=\"0\" errors=\"0\">\n    <testcase name=\"policy changes\" classname=\"preflight\">\n      <system-out>{}</system-out>\n    </testcase>\n  </testsuite>\n",
-            esc(&list.join("\n"))
+            esc(&report.policy_list("\n"))
         ));
     }
     out.push_str("</testsuites>\n");

@@ -379,6 +379,16 @@ impl Report {
         !f.waived() && f.severity >= self.fail_on && f.status != Some(Status::Existing)
     }
 
+    /// The policy changes, `change file` each, joined by `sep`.
+    pub fn policy_list(&self, sep: &str) -> String {
+        let list: Vec<String> = self
+            .policy_changes
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        list.join(sep)
+    }
+
     /// What HEAD fixed; empty when nothing was compared.
     pub fn fixed(&self) -> &[Fixed] {
         self.comparison.as_ref().map_or(&[], |c| c.fixed.as_slice())
