@@ -28,9 +28,10 @@ fn gate_script(file: &str) -> String {
         .join("\n")
 }
 
-/// A repository on branch `feature` whose change is made by `change`; returns the exit
-/// code of each example's gate script run in it.
-fn gate(change: impl Fn(&Path)) -> Vec<(String, i32)> {
+/// A repository whose `main` (also `origin/main`) holds the clean estates
+/// `estates/a.toml` and `estates/b.toml`, checked out on branch `feature` with the
+/// commit `change` makes; returns it and the base commit.
+fn repository(change: impl Fn(&Path)) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let clean = std::fs::read_to_string("examples/estate.toml").unwrap();
@@ -46,6 +47,14 @@ fn gate(change: impl Fn(&Path)) -> Vec<(String, i32)> {
     change(root);
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "change"]);
+    (dir, base)
+}
+
+/// The exit code of each example's gate script run in a repository whose change is
+/// made by `change`.
+fn gate(change: impl Fn(&Path)) -> Vec<(String, i32)> {
+    let (dir, base) = repository(change);
+    let root = dir.path();
     let bin = Path::new(env!("CARGO_BIN_EXE_preflight")).parent().unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let summary = root.join("summary.md");
@@ -116,19 +125,11 @@ fn the_action_gates_a_change_in_one_run() {
         .collect::<Vec<_>>()
         .join("\n");
     assert!(script.contains("preflight diff --git"), "{script}");
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, _) = repository(|root| {
+        let clean = std::fs::read_to_string(root.join("estates/b.toml")).unwrap();
+        std::fs::write(root.join("estates/b.toml"), apache(&clean)).unwrap();
+    });
     let root = dir.path();
-    let clean = std::fs::read_to_string("examples/estate.toml").unwrap();
-    git(root, &["init", "-q", "-b", "main"]);
-    std::fs::create_dir(root.join("estates")).unwrap();
-    std::fs::write(root.join("estates/a.toml"), &clean).unwrap();
-    git(root, &["add", "."]);
-    git(root, &["commit", "-qm", "base"]);
-    git(root, &["update-ref", "refs/remotes/origin/main", "HEAD"]);
-    git(root, &["checkout", "-q", "-b", "feature"]);
-    std::fs::write(root.join("estates/b.toml"), apache(&clean)).unwrap();
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-qm", "change"]);
     let bin = Path::new(env!("CARGO_BIN_EXE_preflight")).parent().unwrap();
     let out = Command::new("bash")
         .args(["-eo", "pipefail", "-c", &script])
