@@ -74,6 +74,25 @@ pub struct Finding {
     pub waiver: Option<Waiver>,
     /// Against a baseline or a base estate: new or already there.
     pub status: Option<Status>,
+    /// A machine-applicable edit of the estate that resolves this finding.
+    pub fix: Option<Fix>,
+}
+
+/// An edit a rule is certain of: applying every edit makes the finding go away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    /// What the fix does, for listings and editor quick fixes.
+    pub description: String,
+    /// Non-overlapping, sorted by offset.
+    pub edits: Vec<Edit>,
+}
+
+/// Replace `length` bytes at byte `offset` of the estate text with `replacement`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edit {
+    pub replacement: String,
+    pub offset: usize,
+    pub length: usize,
 }
 
 /// The waiver covering a finding, as the finding carries it.
@@ -108,6 +127,7 @@ impl Finding {
             call_site: None,
             waiver: None,
             status: None,
+            fix: None,
         }
     }
 
