@@ -308,8 +308,9 @@ fn check_keyed(
                 b.inc(1);
             }
         };
-        let (findings, run_failures) =
+        let evaluation =
             evaluate_with_progress(&set.engine, &settings.limits, &estates, &set.rules, &tick);
+        let (findings, run_failures) = (evaluation.findings, evaluation.failures);
         if let Some(b) = bar {
             b.finish_and_clear();
         }
@@ -360,6 +361,7 @@ fn check_keyed(
                 .unwrap_or_else(|_| settings.root.clone())
                 .display()
                 .to_string(),
+            applied: evaluation.applied,
             ..Report::default()
         };
         report.sort();
@@ -454,6 +456,7 @@ pub fn diff(settings: &Settings, pairs: Vec<(Input, Input)>, failures: Vec<Failu
     head_findings.extend(added);
     report.findings = head_findings;
     report.checked.retain(|(index, _)| index % 2 == 1);
+    report.applied.retain(|a| a.file_index % 2 == 1);
     baseline::compare(
         &mut report,
         base_findings.iter().map(baseline::Entry::of).collect(),

@@ -31,6 +31,8 @@ pub struct RawFinding {
 struct Context {
     doc: Arc<Doc>,
     findings: Vec<RawFinding>,
+    /// Tables the rule said it applies to (`applies(node)`).
+    applied: Vec<NodeId>,
     /// The rule being run, for `print` and `debug` output.
     rule: Arc<str>,
 }
@@ -49,16 +51,18 @@ impl CallScope {
             *c = Some(Context {
                 doc,
                 findings: Vec::new(),
+                applied: Vec::new(),
                 rule,
             })
         });
         CallScope(())
     }
 
-    pub fn finish(self) -> Vec<RawFinding> {
+    /// What the call reported, and the tables it said it applies to.
+    pub fn finish(self) -> (Vec<RawFinding>, Vec<NodeId>) {
         CONTEXT
             .with_borrow_mut(|c| c.take())
-            .map(|c| c.findings)
+            .map(|c| (c.findings, c.applied))
             .unwrap_or_default()
     }
 }
@@ -127,6 +131,17 @@ pub(crate) fn push_finding(node: Node, finding: RawFinding) -> RhaiResult<usize>
         Some(c) if c.doc.generation == node.generation => {
             c.findings.push(finding);
             Ok(c.findings.len() - 1)
+        }
+        _ => err("this node belongs to another estate or rule call"),
+    })
+}
+
+/// Records that the running rule applies to `node`, for readiness reports.
+pub(crate) fn push_applied(node: Node) -> RhaiResult<()> {
+    CONTEXT.with_borrow_mut(|c| match c {
+        Some(c) if c.doc.generation == node.generation => {
+            c.applied.push(node.id);
+            Ok(())
         }
         _ => err("this node belongs to another estate or rule call"),
     })

@@ -9,6 +9,7 @@ pub mod api;
 pub mod context;
 pub mod pack;
 pub mod query;
+pub mod readiness;
 pub mod rule;
 pub mod run;
 pub mod sandbox;

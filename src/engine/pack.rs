@@ -3,7 +3,7 @@
 //! pack; `_schema.toml` describes the estate tables the pack reads, and becomes the
 //! script function `estate_schema()`. Both are compiled once per pack.
 
-use super::schema::Schema;
+use super::schema::{Readiness, Schema};
 use crate::estate::Source;
 use crate::report::{Failure, FailureKind};
 use rhai::{Engine, AST};
@@ -28,6 +28,8 @@ pub struct Pack {
     pub functions: BTreeSet<String>,
     /// Why the pack's shared files cannot be used; each rule then fails with it.
     pub failure: Option<Box<Failure>>,
+    /// What the pack's readiness report groups findings by (`_schema.toml`).
+    pub readiness: Option<Readiness>,
 }
 
 impl Pack {
@@ -38,6 +40,7 @@ impl Pack {
         schema: Option<Arc<Source>>,
     ) -> Result<Pack, Box<Failure>> {
         let mut ast = AST::empty();
+        let mut readiness = None;
         if let Some(src) = &prelude {
             ast = engine.compile(src.text()).map_err(|e| {
                 let pos = e.position();
@@ -68,6 +71,7 @@ impl Pack {
                 ))
             })?;
             ast = ast.merge(&script);
+            readiness = parsed.readiness;
         }
         if let (Some(src), Some((name, pos))) = (
             &prelude,
@@ -91,6 +95,7 @@ impl Pack {
             ast,
             functions,
             failure: None,
+            readiness,
         })
     }
 
@@ -101,6 +106,7 @@ impl Pack {
             ast: AST::empty(),
             functions: BTreeSet::new(),
             failure: Some(Box::new(failure.clone())),
+            readiness: None,
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Parallel evaluation: every (estate, rule) pair on rayon, errors turned into
-//! located failures, raw findings resolved into spans and paths.
+//! located failures, raw findings resolved into spans, paths and readiness subjects.
 
 use super::context::{CallScope, Node, RawFinding};
+use super::readiness::Subjects;
 use super::rule::Rule;
 use super::sandbox::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
 use crate::estate::Doc;
-use crate::report::{Failure, FailureKind, Finding, Label};
+use crate::report::{Applied, Failure, FailureKind, Finding, Label};
 use rayon::prelude::*;
 use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Position, Scope};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -17,6 +18,15 @@ pub struct Estate {
     pub doc: Arc<Doc>,
 }
 
+/// Everything evaluating rules on estates produced.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    pub failures: Vec<Failure>,
+    /// Which rule applied to which readiness subject, sorted, without repeats.
+    pub applied: Vec<Applied>,
+}
+
 /// Runs every rule on every estate. Output order is fixed later by sorting.
 pub fn evaluate(
     engine: &Engine,
@@ -24,19 +34,20 @@ pub fn evaluate(
     estates: &[Estate],
     rules: &[Rule],
 ) -> (Vec<Finding>, Vec<Failure>) {
-    evaluate_with_progress(engine, limits, estates, rules, &|| {})
+    let e = evaluate_with_progress(engine, limits, estates, rules, &|| {});
+    (e.findings, e.failures)
 }
 
-/// [`evaluate`], calling `tick` after each (estate, rule) pair.
+/// [`evaluate`], calling `tick` after each (estate, rule) pair, with what rules applied to.
 pub fn evaluate_with_progress(
     engine: &Engine,
     limits: &Limits,
     estates: &[Estate],
     rules: &[Rule],
     tick: &(dyn Fn() + Sync),
-) -> (Vec<Finding>, Vec<Failure>) {
+) -> Evaluation {
     let pairs = estates.len() * rules.len();
-    let results: Vec<(Vec<Finding>, Option<Failure>)> = (0..pairs)
+    let results: Vec<Outcome> = (0..pairs)
         .into_par_iter()
         .map(|i| {
             let estate = &estates[i / rules.len()];
@@ -46,22 +57,32 @@ pub fn evaluate_with_progress(
             out
         })
         .collect();
-    let mut findings = Vec::new();
-    let mut failures = Vec::new();
-    for (f, fail) in results {
-        findings.extend(f);
-        failures.extend(fail);
+    let mut out = Evaluation::default();
+    for (i, o) in results.into_iter().enumerate() {
+        out.findings.extend(o.findings);
+        out.failures.extend(o.failure);
+        let (estate, rule) = (&estates[i / rules.len()], &rules[i % rules.len()]);
+        out.applied
+            .extend(o.applied.into_iter().map(|subject| Applied {
+                file_index: estate.index,
+                subject,
+                rule: rule.id.clone(),
+            }));
     }
-    (findings, failures)
+    out.applied.sort();
+    out
+}
+
+/// What one rule reported on one estate.
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub failure: Option<Failure>,
+    /// Paths of the readiness subjects the rule applied to, without repeats.
+    pub applied: Vec<String>,
 }
 
 /// Runs one rule on one estate, containing errors, limits and panics.
-pub fn run_one(
-    engine: &Engine,
-    limits: &Limits,
-    estate: &Estate,
-    rule: &Rule,
-) -> (Vec<Finding>, Option<Failure>) {
+pub fn run_one(engine: &Engine, limits: &Limits, estate: &Estate, rule: &Rule) -> Outcome {
     let scope = CallScope::enter(estate.doc.clone(), Arc::from(rule.id.as_str()));
     sandbox::arm(limits);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -75,15 +96,31 @@ pub fn run_one(
         )
     }));
     sandbox::disarm();
-    let mut raw = scope.finish();
+    let (mut raw, mut applied) = scope.finish();
     if matches!(&outcome, Ok(Err(e)) if is_memory(e)) {
         // What a call that ran out of memory reported goes with the rest of its memory.
         raw = Vec::new();
+        applied = Vec::new();
     }
+    let readiness = rule.pack.as_ref().and_then(|p| p.readiness.as_ref());
+    let mut subjects = readiness.map(|r| Subjects::new(&estate.doc, r));
     let findings = raw
         .into_iter()
-        .map(|r| resolve(&estate.doc, estate.index, rule, r))
+        .map(|r| {
+            let node = r.node;
+            let mut f = resolve(&estate.doc, estate.index, rule, r);
+            f.subject = subjects.as_mut().and_then(|s| s.of(node));
+            f
+        })
         .collect();
+    applied.sort_unstable();
+    applied.dedup();
+    let mut applied: Vec<String> = match subjects.as_mut() {
+        Some(s) => applied.into_iter().filter_map(|n| s.of(n)).collect(),
+        None => Vec::new(),
+    };
+    applied.sort();
+    applied.dedup();
     let failure = match outcome {
         Ok(Ok(_)) => None,
         Ok(Err(e)) => Some(rule_error(rule, limits, &estate.doc, *e)),
@@ -104,7 +141,11 @@ pub fn run_one(
             )
         }
     };
-    (findings, failure)
+    Outcome {
+        findings,
+        failure,
+        applied,
+    }
 }
 
 fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding) -> Finding {

@@ -38,6 +38,32 @@ pub const TYPES: &[&str] = &[
     "array<table>",
 ];
 
+fn parse_readiness(section: toml::Table) -> Result<Readiness, String> {
+    let mut out = Readiness::default();
+    for (key, value) in section {
+        match (key.as_str(), value) {
+            ("subjects", toml::Value::String(s)) => out.subjects = s,
+            ("members", toml::Value::Table(t)) => {
+                for (table, link) in t {
+                    let toml::Value::String(link) = link else {
+                        return Err(format!("`readiness.members.{table}` must name a key"));
+                    };
+                    out.members.push((table, link));
+                }
+            }
+            (other, _) => {
+                return Err(format!(
+                    "`readiness.{other}` is not known: use `subjects = \"table\"` and `[readiness.members]`"
+                ))
+            }
+        }
+    }
+    if out.subjects.is_empty() {
+        return Err("`[readiness]` needs `subjects`, the table a report has a row for".into());
+    }
+    Ok(out)
+}
+
 /// What one key's value must be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeySpec {
@@ -52,6 +78,17 @@ pub enum KeySpec {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Schema {
     pub tables: Vec<(String, Vec<(String, KeySpec)>)>,
+    /// What a readiness report has a row for, when the pack says.
+    pub readiness: Option<Readiness>,
+}
+
+/// `[readiness]`: the top-level array of tables whose entries a readiness report lists
+/// (`subjects`), and for other arrays the key naming the subject an entry belongs to
+/// (`[readiness.members]`, as `clients = "server"`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Readiness {
+    pub subjects: String,
+    pub members: Vec<(String, String)>,
 }
 
 impl Schema {
@@ -71,14 +108,19 @@ impl Schema {
             0..0
         };
         let mut tables = Vec::new();
+        let mut readiness = None;
         for (name, section) in file {
             let toml::Value::Table(paths) = section.clone() else {
                 return Err((locate(&name), format!("`{name}` must be `[tables]`")));
             };
+            if name == "readiness" {
+                readiness = Some(parse_readiness(paths).map_err(|m| (locate("[readiness"), m))?);
+                continue;
+            }
             if name != "tables" {
                 return Err((
                     locate(&format!("[{name}")),
-                    format!("unknown section `{name}`: use `[tables.\"path\"]`"),
+                    format!("unknown section `{name}`: use `[tables.\"path\"]` or `[readiness]`"),
                 ));
             }
             for (path, keys) in paths {
@@ -117,7 +159,7 @@ impl Schema {
                 tables.push((path, specs));
             }
         }
-        Ok(Schema { tables })
+        Ok(Schema { tables, readiness })
     }
 
     /// The keys of the table at `path`.

@@ -44,6 +44,7 @@ struct Waiver {
     rule: String,
     at: String,
     reason: String,
+    expires: String,
 }
 
 /// A finding of the `preflight/` pack on `key` of waiver table `node`.
@@ -253,6 +254,7 @@ pub fn apply(
             rule,
             at,
             reason,
+            expires: date.to_string(),
         });
     }
     let mut used = vec![false; valid.len()];
@@ -265,6 +267,7 @@ pub fn apply(
             if policy.apply {
                 f.waiver = Some(crate::report::Waiver {
                     reason: valid[i].reason.clone(),
+                    expires: valid[i].expires.clone(),
                 });
             }
         }

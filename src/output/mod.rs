@@ -5,6 +5,7 @@ pub mod concise;
 pub mod excerpt;
 pub mod github;
 pub mod gitlab;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -26,6 +27,8 @@ pub enum Format {
     Gitlab,
     /// One line per finding: `file:line:col: severity[rule] message`
     Concise,
+    /// A self-contained readiness report: servers by requirement, findings, waivers
+    Html,
 }
 
 /// How to draw human output.
@@ -61,6 +64,7 @@ pub fn render(report: &Report, format: Format, style: &Style) -> String {
         Format::Markdown => markdown::render(report),
         Format::Gitlab => gitlab::render(report),
         Format::Concise => concise::render(report),
+        Format::Html => html::render(report),
     }
 }
 

@@ -76,6 +76,16 @@ pub struct Finding {
     pub status: Option<Status>,
     /// A machine-applicable edit of the estate that resolves this finding.
     pub fix: Option<Fix>,
+    /// The readiness subject (a server, say) the finding counts against, by path.
+    pub subject: Option<String>,
+}
+
+/// A rule said it applies to a subject of an estate (`applies(node)`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Applied {
+    pub file_index: usize,
+    pub subject: String,
+    pub rule: String,
 }
 
 /// An edit a rule is certain of: applying every edit makes the finding go away.
@@ -99,6 +109,8 @@ pub struct Edit {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waiver {
     pub reason: String,
+    /// The waiver's `expires` date, `YYYY-MM-DD`.
+    pub expires: String,
 }
 
 impl Finding {
@@ -128,6 +140,7 @@ impl Finding {
             waiver: None,
             status: None,
             fix: None,
+            subject: None,
         }
     }
 
@@ -274,6 +287,8 @@ pub struct Report {
     pub checked: Vec<(usize, String)>,
     /// The repository root files are named relative to, as an absolute path.
     pub root: String,
+    /// Which rules applied to which readiness subjects, sorted.
+    pub applied: Vec<Applied>,
 }
 
 /// A policy file (config or rule) the change adds, modifies or deletes.

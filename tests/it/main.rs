@@ -18,6 +18,7 @@ mod pack;
 mod packs;
 mod paths;
 mod properties;
+mod report_html;
 mod schemas;
 mod support;
 mod terminal;

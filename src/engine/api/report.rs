@@ -1,7 +1,10 @@
-//! Reporting: `fail`, `warn` and `note`, and the finding handle's `label` and `on_key`.
+//! Reporting: `fail`, `warn` and `note`, the finding handle's `label` and `on_key`, and
+//! `applies`, which tells readiness reports a requirement was checked for a table.
 
 use super::Api;
-use crate::engine::context::{edit_finding, err, push_finding, Node, RawFinding, RhaiResult};
+use crate::engine::context::{
+    edit_finding, err, push_applied, push_finding, Node, RawFinding, RhaiResult,
+};
 use crate::report::Severity;
 use rhai::{Dynamic, NativeCallContext};
 
@@ -76,6 +79,10 @@ pub(super) fn register(api: &mut Api) {
             not_a_node(name)
         });
     }
+    api.add("applies", push_applied)
+        .add("applies", |_: Dynamic| -> RhaiResult<()> {
+            err("`applies` takes a table of the estate, as in `applies(server)`")
+        });
     api.add(
         "label",
         |f: &mut FindingRef, n: Node, key: &str, text: &str| {
