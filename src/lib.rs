@@ -17,6 +17,7 @@ pub mod date;
 pub mod engine;
 pub mod estate;
 pub mod files;
+pub mod fix;
 pub mod fixture;
 pub mod gate;
 pub mod import;

@@ -221,23 +221,49 @@ pub fn parse_source(index: usize, source: Arc<Source>) -> Result<Estate, Vec<Fai
 /// Checks `settings.paths`, with the baseline steps when settings name them;
 /// `failures` are what went wrong before the run (resolving settings).
 pub fn check(settings: &Settings, mut failures: Vec<Failure>) -> Report {
+    let paths = expand_settings(settings, &mut failures);
+    check_paths(settings, &paths, &HashMap::new(), failures)
+}
+
+/// The estate files `settings.paths` stand for; none at all is a failure.
+pub fn expand_settings(settings: &Settings, failures: &mut Vec<Failure>) -> Vec<PathBuf> {
     let keep = |path: &Path| settings.scope.keeps(path);
-    let inputs: Vec<Input> = expand_filtered(&settings.paths, &settings.root, &keep, &mut failures)
-        .into_iter()
-        .map(Input::Path)
-        .collect();
-    if inputs.is_empty() && failures.is_empty() {
+    let paths = expand_filtered(&settings.paths, &settings.root, &keep, failures);
+    if paths.is_empty() && failures.is_empty() {
         failures.push(Failure::unlocated(
             FailureKind::NothingToCheck,
             "",
             "no estate to check",
         ));
     }
+    paths
+}
+
+/// Checks the files `paths`, reading the `i`th from `texts[i]` instead of the disk when
+/// given (a file as it would be after an edit), with the baseline steps.
+pub fn check_paths(
+    settings: &Settings,
+    paths: &[PathBuf],
+    texts: &HashMap<usize, Arc<Source>>,
+    mut failures: Vec<Failure>,
+) -> Report {
+    let inputs: Vec<Input> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match texts.get(&i) {
+            Some(text) => Input::Text(text.clone()),
+            None => Input::Path(p.clone()),
+        })
+        .collect();
+    let keys = paths
+        .iter()
+        .map(|p| files::relative_to(&settings.root, p))
+        .collect();
     let baseline = settings
         .baseline
         .as_ref()
         .and_then(|path| baseline::read(path).map_err(|f| failures.extend(f)).ok());
-    let mut report = check_inputs(settings, inputs, failures);
+    let (mut report, _) = check_keyed(settings, inputs, keys, failures);
     if let Some(base) = baseline {
         baseline::compare(&mut report, base);
         report.sort();

@@ -53,7 +53,15 @@ pub(super) fn check(a: CheckArgs) -> u8 {
         write_baseline: a.write_baseline.clone(),
         ..flags(&a.common)
     });
-    let report = if a.paths.iter().any(|p| p.as_os_str() == "-") {
+    let stdin = a.paths.iter().any(|p| p.as_os_str() == "-");
+    if a.fix && stdin {
+        eprintln!("error: --fix edits files; it cannot edit standard input (`-`)");
+        return 2;
+    }
+    if a.fix {
+        return fix(&settings, failures, &a);
+    }
+    let report = if stdin {
         check_stdin(&settings, &a, failures)
     } else {
         pipeline::check(&settings, failures)
@@ -131,6 +139,29 @@ pub(super) fn diff(a: DiffArgs) -> u8 {
     report.policy_changes = changes;
     let code = report.exit_code();
     finish(&report, &a.common, code)
+}
+
+/// `check --fix`: the fixes applied (or, with `--diff`, printed as a diff on stdout),
+/// then the report of what remains. The lines saying what was fixed go with a human
+/// report, else to stderr, so machine-read output stays one document.
+fn fix(settings: &Settings, failures: Vec<Failure>, a: &CheckArgs) -> u8 {
+    let outcome = crate::fix::run(settings, failures, a.diff);
+    let summary = outcome.summary(a.diff);
+    let report = &outcome.report;
+    let code = report.exit_code();
+    if a.diff {
+        emit(&outcome.diff());
+        eprint!("{summary}");
+        let written = write_outputs(report, &a.common);
+        return exit_code(&a.common, code, written);
+    }
+    let code = finish(report, &a.common, code);
+    if a.common.format == output::Format::Human && !a.common.statistics {
+        emit(&summary);
+    } else {
+        eprint!("{summary}");
+    }
+    code
 }
 
 /// `check -`: the estate on standard input, under `--stdin-filename`, beside any other
@@ -264,6 +295,11 @@ fn print_report(report: &Report, c: &CommonArgs) -> bool {
     } else {
         emit(&output::render(report, c.format, &style));
     }
+    write_outputs(report, c)
+}
+
+/// Writes every `--output`; false when one could not be written (said on stderr).
+fn write_outputs(report: &Report, c: &CommonArgs) -> bool {
     let mut written = true;
     for (format, path) in &c.outputs {
         let text = output::render(report, *format, &crate::output::Style::default());
@@ -278,7 +314,12 @@ fn print_report(report: &Report, c: &CommonArgs) -> bool {
 /// The exit code of a printed run: 2 when an output could not be written; with
 /// --exit-zero, findings alone never fail it.
 fn finish(report: &Report, c: &CommonArgs, code: u8) -> u8 {
-    if !print_report(report, c) {
+    let written = print_report(report, c);
+    exit_code(c, code, written)
+}
+
+fn exit_code(c: &CommonArgs, code: u8, written: bool) -> u8 {
+    if !written {
         2
     } else if c.exit_zero && code == 1 {
         0

@@ -79,6 +79,13 @@ pub struct CheckArgs {
     /// Findings recorded in FILE are reported as existing and do not fail the run
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Apply the fixes rules offer to the estate files (never to a file with a
+    /// failure), then report what remains
+    #[arg(long, conflicts_with = "write_baseline")]
+    pub fix: bool,
+    /// With --fix: print the fixes as a unified diff and write nothing
+    #[arg(long, requires = "fix")]
+    pub diff: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }

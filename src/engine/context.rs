@@ -26,6 +26,24 @@ pub struct RawFinding {
     pub labels: Vec<(NodeId, String, String)>,
     /// Underline the key itself rather than its value.
     pub on_key: bool,
+    /// Edits the rule is certain of, in the order it attached them.
+    pub fixes: Vec<RawFix>,
+}
+
+/// An edit a rule attached to a finding, its text already valid TOML; the engine
+/// places it in the estate when it resolves the finding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawFix {
+    /// Replace the value of the finding's key with this literal.
+    Value(String),
+    /// Rename the finding's key: the new name, and the key as written (bare or quoted).
+    Key { name: String, key: String },
+    /// Add `key = value` to the finding's table: the key's name, as written, the value.
+    Insert {
+        name: String,
+        key: String,
+        value: String,
+    },
 }
 
 struct Context {

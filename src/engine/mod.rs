@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod context;
+pub mod fix;
 pub mod pack;
 pub mod query;
 pub mod readiness;

@@ -184,6 +184,7 @@ fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding) -> Finding {
     f.help = raw.help;
     f.labels = labels;
     f.call_site = call_site(rule, raw.call_site);
+    f.fix = super::fix::place(doc, raw.node, &raw.key, &raw.fixes);
     f
 }
 

@@ -52,10 +52,18 @@ impl Diagnostic for FindingDiag<'_> {
         })
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.f
-            .help
+        // A fix is named after the help, so the reader knows `--fix` would apply it.
+        let fix = self
+            .f
+            .fix
             .as_ref()
-            .map(|h| Box::new(escape(h)) as Box<dyn fmt::Display>)
+            .map(|x| format!("fix available (--fix): {}", escape(&x.description)));
+        match (&self.f.help, fix) {
+            (Some(h), Some(fix)) => Some(Box::new(format!("{}\n{fix}", escape(h)))),
+            (Some(h), None) => Some(Box::new(escape(h))),
+            (None, Some(fix)) => Some(Box::new(fix)),
+            (None, None) => None,
+        }
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
         Some(&self.excerpt)

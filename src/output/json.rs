@@ -1,6 +1,6 @@
 //! `--format json`: the machine-readable contract (version 1) other tools rely on.
 
-use crate::report::{Failure, Finding, Fixed, PolicyChange, Report, Status};
+use crate::report::{Failure, Finding, Fix, Fixed, PolicyChange, Report, Status};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -35,6 +35,9 @@ pub struct JsonFinding<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,
     pub fingerprint: String,
+    /// Byte edits of the estate text that resolve the finding (`check --fix`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<&'a Fix>,
 }
 
 #[derive(Serialize)]
@@ -82,6 +85,7 @@ impl<'a> JsonFinding<'a> {
             waiver: f.waiver.as_ref().map(|w| w.reason.as_str()),
             status: f.status,
             fingerprint: f.fingerprint.clone(),
+            fix: f.fix.as_ref(),
         }
     }
 }

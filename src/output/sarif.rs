@@ -100,6 +100,18 @@ fn result(f: &Finding, rule_index: Option<usize>) -> Value {
             "justification": f.waiver.as_ref().map(|w| w.reason.clone()).unwrap_or_default(),
         }]);
     }
+    if let Some(fix) = &f.fix {
+        r["fixes"] = json!([{
+            "description": { "text": fix.description },
+            "artifactChanges": [{
+                "artifactLocation": artifact(&f.file),
+                "replacements": fix.edits.iter().map(|e| json!({
+                    "deletedRegion": region(&f.source, &(e.offset..e.offset + e.length)),
+                    "insertedContent": { "text": e.replacement },
+                })).collect::<Vec<_>>(),
+            }],
+        }]);
+    }
     if let Some(s) = f.status {
         r["baselineState"] = json!(if s == Status::New { "new" } else { "unchanged" });
     }

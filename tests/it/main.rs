@@ -6,6 +6,7 @@ mod ci_examples;
 mod ci_outputs;
 mod cli;
 mod corpus;
+mod fix;
 mod gating;
 mod git_diff;
 mod habits;

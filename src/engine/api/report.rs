@@ -1,9 +1,10 @@
-//! Reporting: `fail`, `warn` and `note`, the finding handle's `label` and `on_key`, and
-//! `applies`, which tells readiness reports a requirement was checked for a table.
+//! Reporting: `fail`, `warn` and `note`; the finding handle's `label`, `on_key` and
+//! fixes (`fix_value`, `fix_key`, `fix_insert`); and `applies`, which tells readiness
+//! reports a requirement was checked for a table.
 
 use super::Api;
 use crate::engine::context::{
-    edit_finding, err, push_applied, push_finding, Node, RawFinding, RhaiResult,
+    edit_finding, err, push_applied, push_finding, Node, RawFinding, RawFix, RhaiResult,
 };
 use crate::report::Severity;
 use rhai::{Dynamic, NativeCallContext};
@@ -29,6 +30,7 @@ fn report(
         call_site: ctx.call_position(),
         labels: Vec::new(),
         on_key: false,
+        fixes: Vec::new(),
     };
     push_finding(node, finding).map(FindingRef)
 }
@@ -46,6 +48,57 @@ fn capped(message: &str) -> String {
         end -= 1;
     }
     format!("{}…", &message[..end])
+}
+
+/// Fixes one finding may carry: enough for any real edit, and a bound on what a rule
+/// can pile onto one finding.
+const MAX_FIXES: usize = 16;
+
+/// A Rhai value as a TOML literal: strings, integers, floats and booleans only.
+fn literal(what: &str, v: &Dynamic) -> RhaiResult<String> {
+    let value = if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
+        if s.len() > MAX_MESSAGE {
+            return err(format!(
+                "`{what}`: the value is longer than {MAX_MESSAGE} bytes"
+            ));
+        }
+        toml_edit::Value::from(s.as_str())
+    } else if let Ok(i) = v.as_int() {
+        toml_edit::Value::from(i)
+    } else if let Ok(x) = v.as_float() {
+        toml_edit::Value::from(x)
+    } else if let Ok(b) = v.as_bool() {
+        toml_edit::Value::from(b)
+    } else {
+        return err(format!(
+            "`{what}` takes a string, integer, float or boolean, not {}",
+            v.type_name()
+        ));
+    };
+    Ok(value.to_string().trim().to_string())
+}
+
+/// A key as TOML writes it: bare when it can be, else quoted.
+pub(crate) fn key_repr(what: &str, name: &str) -> RhaiResult<String> {
+    if name.is_empty() || name.len() > 256 {
+        return err(format!("`{what}`: a key must have 1 to 256 bytes"));
+    }
+    Ok(toml_edit::Key::new(name).display_repr().into_owned())
+}
+
+fn add_fix(f: &mut FindingRef, fix: RawFix) -> RhaiResult<FindingRef> {
+    let mut full = false;
+    edit_finding(f.0, None, |raw| {
+        if raw.fixes.len() >= MAX_FIXES {
+            full = true;
+        } else {
+            raw.fixes.push(fix);
+        }
+    })?;
+    if full {
+        return err(format!("a finding takes at most {MAX_FIXES} fixes"));
+    }
+    Ok(*f)
 }
 
 fn not_a_node(what: &str) -> RhaiResult<FindingRef> {
@@ -92,11 +145,44 @@ pub(super) fn register(api: &mut Api) {
     )
     .add("on_key", |f: &mut FindingRef| {
         edit_finding(f.0, None, |raw| raw.on_key = true).map(|()| *f)
-    });
+    })
+    .add("fix_value", |f: &mut FindingRef, v: Dynamic| {
+        let text = literal("fix_value", &v)?;
+        add_fix(f, RawFix::Value(text))
+    })
+    .add("fix_key", |f: &mut FindingRef, name: &str| {
+        let key = key_repr("fix_key", name)?;
+        let name = name.to_string();
+        add_fix(f, RawFix::Key { name, key })
+    })
+    .add(
+        "fix_insert",
+        |f: &mut FindingRef, name: &str, v: Dynamic| {
+            let key = key_repr("fix_insert", name)?;
+            let value = literal("fix_insert", &v)?;
+            let name = name.to_string();
+            add_fix(f, RawFix::Insert { name, key, value })
+        },
+    );
 }
 
 #[cfg(test)]
 mod tests {
+    use rhai::Dynamic;
+
+    #[test]
+    fn fix_texts_are_toml_literals() {
+        let lit = |v: Dynamic| super::literal("fix_value", &v).unwrap();
+        assert_eq!(lit(Dynamic::from("smart")), "\"smart\"");
+        assert_eq!(lit(Dynamic::from("a\"b\\c")), r#"'a"b\c'"#);
+        assert_eq!(lit(Dynamic::from_int(8080)), "8080");
+        assert_eq!(lit(Dynamic::from_float(1.0)), "1.0");
+        assert_eq!(lit(Dynamic::from_bool(true)), "true");
+        assert!(super::literal("fix_value", &Dynamic::UNIT).is_err());
+        assert_eq!(super::key_repr("k", "web_server").unwrap(), "web_server");
+        assert_eq!(super::key_repr("k", "a b").unwrap(), "\"a b\"");
+        assert!(super::key_repr("k", "").is_err());
+    }
     #[test]
     fn long_messages_are_cut_at_a_character_boundary() {
         assert_eq!(super::capped("short"), "short");
