@@ -244,25 +244,18 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.import-{}.tmp", std::process::id()));
-    let write = || {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        if let Ok(meta) = fs::metadata(&path) {
-            fs::set_permissions(&tmp, meta.permissions())?;
-        }
-        fs::rename(&tmp, &path)
-    };
-    let result = write();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    // Created exclusively under an unpredictable name: a link planted beside the estate
+    // cannot redirect the write.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".preflight-import-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    if let Ok(meta) = fs::metadata(&path) {
+        fs::set_permissions(tmp.path(), meta.permissions())?;
     }
-    result
+    tmp.persist(&path).map(|_| ()).map_err(|e| e.error)
 }
 
 #[cfg(test)]
@@ -277,6 +270,22 @@ mod tests {
         write_atomically(&path, "new").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_planted_where_a_temporary_could_go_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        let path = dir.path().join("e.toml");
+        fs::write(&path, "old").unwrap();
+        let planted = format!(".e.toml.import-{}.tmp", std::process::id());
+        std::os::unix::fs::symlink(&victim, dir.path().join(planted)).unwrap();
+        write_atomically(&path, "new").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
     }
 
     #[test]
