@@ -101,7 +101,7 @@ fn short(s: &str) -> String {
 
 /// Whether `node` is the value of a `key = value` line (not a header, not part of a
 /// dotted key, not an array element).
-fn is_key_value(doc: &Doc, node: NodeId) -> bool {
+pub fn is_key_value(doc: &Doc, node: NodeId) -> bool {
     let n = doc.node(node);
     let text = doc.source.text();
     n.key_span != n.span
@@ -119,7 +119,7 @@ fn in_header(text: &str, at: usize) -> bool {
 
 /// Where the last `key = value` of `table` (looking into dotted keys) ends, and where
 /// its line's key starts, if the table has one.
-fn last_key_value(doc: &Doc, table: NodeId) -> Option<(usize, usize)> {
+pub fn last_key_value(doc: &Doc, table: NodeId) -> Option<(usize, usize)> {
     let text = doc.source.text();
     doc.children(table)
         .into_iter()
@@ -142,7 +142,7 @@ fn last_key_value(doc: &Doc, table: NodeId) -> Option<(usize, usize)> {
 /// `key = value` added to `table`: after its last key-value, or after its header,
 /// on a line of its own with the file's line ending; inside the braces of an inline
 /// table. A table made only of dotted keys or implied by a header is not placed.
-fn insertion(doc: &Doc, table: NodeId, key: &str, value: &str) -> Option<Edit> {
+pub fn insertion(doc: &Doc, table: NodeId, key: &str, value: &str) -> Option<Edit> {
     let text = doc.source.text();
     let node = doc.node(table);
     let at = |offset: usize, replacement: String| Edit {

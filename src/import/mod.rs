@@ -6,6 +6,7 @@
 pub mod map;
 pub mod merge;
 pub mod source;
+pub mod splice;
 
 use crate::estate::Source;
 use crate::files;
@@ -42,13 +43,28 @@ pub struct Plan {
 /// estate) is returned together, so one run shows them all.
 pub fn plan(o: &Options) -> Result<Plan, Vec<Failure>> {
     let name = files::display(&o.into);
-    // Parsing the estate is the long step: SOURCE is read and mapped beside it.
-    let ((map, entries, mut failures), (before, doc, estate_failures)) =
-        rayon::join(|| read_map_and_source(o), || read_estate(&o.into, &name));
+    // Reading the estate is the long step: SOURCE is read and mapped beside it.
+    let ((map, entries, mut failures), (before, estate_failures)) =
+        rayon::join(|| read_map_and_source(o), || read_estate(&o.into));
     failures.extend(estate_failures);
-    let (Some(map), Some(mut doc), true) = (map, doc, failures.is_empty()) else {
+    let (Some(map), true) = (map, failures.is_empty()) else {
+        // The estate's own errors are shown with the others in the same run.
+        if let Err(f) = parse_estate(&name, &before) {
+            failures.extend(f);
+        }
         return Err(failures);
     };
+    if let Some((after, summary)) =
+        splice::refresh(&name, &before, &map.table, &map.key, &entries, o.prune)
+    {
+        return Ok(Plan {
+            name,
+            before,
+            after,
+            summary,
+        });
+    }
+    let mut doc = parse_estate(&name, &before)?;
     let summary = merge::merge(&mut doc, &map.table, &map.key, &entries, o.prune)
         .map_err(|e| vec![Failure::unlocated(FailureKind::Io, name.clone(), e)])?;
     Ok(Plan {
@@ -73,24 +89,15 @@ fn read_map_and_source(o: &Options) -> (Option<map::Map>, Vec<map::Entry>, Vec<F
     (map, entries, failures)
 }
 
-/// The estate's text and document; a missing estate starts empty (the first import
-/// builds it).
-fn read_estate(path: &Path, name: &str) -> (String, Option<toml_edit::DocumentMut>, Vec<Failure>) {
-    let mut failures = Vec::new();
-    let before = match fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+/// The estate's text; a missing estate starts empty (the first import builds it).
+fn read_estate(path: &Path) -> (String, Vec<Failure>) {
+    match fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), Vec::new()),
         _ => match files::read_text(path) {
-            Ok(s) => s.text().to_string(),
-            Err(f) => {
-                failures.push(*f);
-                return (String::new(), None, failures);
-            }
+            Ok(s) => (s.text().to_string(), Vec::new()),
+            Err(f) => (String::new(), vec![*f]),
         },
-    };
-    let doc = parse_estate(name, &before)
-        .map_err(|f| failures.extend(f))
-        .ok();
-    (before, doc, failures)
+    }
 }
 
 /// SOURCE's rows as entries; unreadable or unmappable rows become failures.
