@@ -13,6 +13,7 @@ mod hostile;
 mod import;
 mod install;
 mod limits;
+mod lsp;
 mod output;
 mod pack;
 mod packs;
