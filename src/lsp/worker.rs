@@ -117,6 +117,8 @@ pub struct Worker {
     out: Out,
     /// Keyed by (config file, repository root).
     workspaces: HashMap<(Option<PathBuf>, PathBuf), Arc<Workspace>>,
+    /// Repository roots by directory: asking git costs a process per keystroke.
+    roots: HashMap<PathBuf, PathBuf>,
     /// Where documents that are not files take their config from.
     fallback_dir: PathBuf,
 }
@@ -127,6 +129,7 @@ impl Worker {
             shared,
             out,
             workspaces: HashMap::new(),
+            roots: HashMap::new(),
             fallback_dir,
         }
     }
@@ -154,6 +157,7 @@ impl Worker {
                 }
                 Some(Job::Reload) => {
                     self.workspaces.clear();
+                    self.roots.clear();
                     let now = Instant::now();
                     for uri in lock(&self.shared.documents).keys() {
                         pending.insert(uri.clone(), now);
@@ -180,7 +184,11 @@ impl Worker {
             .and_then(Path::parent)
             .map_or_else(|| self.fallback_dir.clone(), Path::to_path_buf);
         let config = config::discover(&dir);
-        let root = files::repository_root(&dir);
+        let root = self
+            .roots
+            .entry(dir.clone())
+            .or_insert_with(|| files::repository_root(&dir))
+            .clone();
         let key = (config.clone(), root.clone());
         if let Some(ws) = self.workspaces.get(&key) {
             return ws.clone();
@@ -214,7 +222,10 @@ impl Worker {
         };
         let path = file_path(uri);
         let ws = self.workspace(path.as_deref());
-        let settings = &ws.settings;
+        // Waivers expire against the day of the check, not of the server's start.
+        let mut settings = ws.settings.clone();
+        settings.today = Date::today();
+        let settings = &settings;
         let name = path.as_deref().map_or_else(
             || uri.as_str().to_string(),
             |p| files::relative_to(&settings.root, p),
