@@ -8,6 +8,7 @@
 //! - [`config`] reads `preflight.toml`; [`settings`] resolves flags over it, once;
 //! - [`gate`] owns rule levels, waivers and baselines;
 //! - [`pipeline`] runs one check or diff end to end; [`fixture`] is `preflight test`;
+//! - [`lsp`] is the language server for editors;
 //! - [`cli`] is the command line; [`files`] finds and reads inputs; [`suggest`] offers
 //!   "did you mean" names.
 
@@ -22,6 +23,7 @@ pub mod fixture;
 pub mod gate;
 pub mod import;
 pub mod jsonschema;
+pub mod lsp;
 pub mod memory;
 pub mod output;
 pub mod pipeline;

@@ -304,95 +304,129 @@ fn check_keyed(
     mut failures: Vec<Failure>,
 ) -> (Report, Vec<Estate>) {
     pool(settings.jobs).install(|| {
-        let set = load_rules(
-            settings.builtin,
-            &settings.rule_dirs,
-            &settings.limits,
-            settings.verbose,
-        );
-        failures.extend(set.failures);
-        let mut set_rules = set.rules;
-        failures.extend(choose(&mut set_rules, settings));
-        let set = RuleSet {
-            engine: set.engine,
-            rules: set_rules,
-            failures: Vec::new(),
-        };
-        let own_docs = own::docs();
-        let ids: Vec<&str> = set
-            .rules
-            .iter()
-            .map(|r| r.id.as_str())
-            .chain(own_docs.iter().map(|d| d.id.as_str()))
-            .collect();
-        failures.extend(settings.levels.check_rule_ids(&ids));
-        let (estates, load_failures) = load_estates(&inputs, settings.max_file_size);
-        failures.extend(load_failures);
-        let bar = progress_bar(settings, &estates, set.rules.len());
-        let tick = || {
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-        };
-        let evaluation =
-            evaluate_with_progress(&set.engine, &settings.limits, &estates, &set.rules, &tick);
-        let (findings, run_failures) = (evaluation.findings, evaluation.failures);
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
-        failures.extend(run_failures);
-        let mut by_file: HashMap<usize, Vec<Finding>> = HashMap::new();
-        for f in findings {
-            by_file.entry(f.file_index).or_default().push(f);
-        }
-        let policy = waivers::Policy {
-            today: settings.today,
-            max_days: settings.max_waiver_days,
-            apply: !settings.ignore_waivers,
-        };
-        let mut findings = Vec::new();
-        for e in &estates {
-            let mut mine = by_file.remove(&e.index).unwrap_or_default();
-            let own = waivers::apply(&e.doc, e.index, &mut mine, &policy, &ids);
-            findings.extend(mine);
-            findings.extend(own);
-        }
-        for f in &mut findings {
-            f.file.clone_from(&keys[f.file_index]);
-        }
-        // Levels apply to the `preflight/` rules too; a waiver never hides a level.
-        gate::apply_levels(&mut findings, &settings.levels);
-        let mut report = Report {
-            files: inputs
-                .iter()
-                .filter(|i| !matches!(i, Input::Absent(_)))
-                .count(),
-            rules: set.rules.len(),
-            findings,
-            failures,
-            fail_on: settings.fail_on,
-            rule_docs: set
-                .rules
-                .iter()
-                .map(rule_doc)
-                .chain(own_docs.clone())
-                .collect(),
-            checked: estates
-                .iter()
-                .map(|e| (e.index, e.doc.source.name().to_string()))
-                .collect(),
-            root: settings
-                .root
-                .canonicalize()
-                .unwrap_or_else(|_| settings.root.clone())
-                .display()
-                .to_string(),
-            applied: evaluation.applied,
-            ..Report::default()
-        };
-        report.sort();
-        (report, estates)
+        let prepared = prepare(settings);
+        failures.extend(prepared.failures.iter().cloned());
+        check_prepared(settings, &prepared, inputs, keys, failures)
     })
+}
+
+/// The rules of a run, compiled and chosen once, so that a long-lived caller (the
+/// language server) can check many texts against them.
+pub struct Prepared {
+    pub set: RuleSet,
+    /// Ids of the rules that run and of preflight's own rules.
+    pub ids: Vec<String>,
+    /// Documentation of those rules.
+    pub docs: Vec<RuleDoc>,
+    /// What went wrong loading or choosing rules; every report of these rules
+    /// carries them.
+    pub failures: Vec<Failure>,
+}
+
+/// Compiles and chooses the rules `settings` name; call inside a [`pool`].
+pub fn prepare(settings: &Settings) -> Prepared {
+    let set = load_rules(
+        settings.builtin,
+        &settings.rule_dirs,
+        &settings.limits,
+        settings.verbose,
+    );
+    let mut failures = set.failures;
+    let mut rules = set.rules;
+    failures.extend(choose(&mut rules, settings));
+    let own_docs = own::docs();
+    let ids: Vec<String> = rules
+        .iter()
+        .map(|r| r.id.clone())
+        .chain(own_docs.iter().map(|d| d.id.clone()))
+        .collect();
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    failures.extend(settings.levels.check_rule_ids(&id_refs));
+    let docs = rules.iter().map(rule_doc).chain(own_docs).collect();
+    Prepared {
+        set: RuleSet {
+            engine: set.engine,
+            rules,
+            failures: Vec::new(),
+        },
+        ids,
+        docs,
+        failures,
+    }
+}
+
+/// Checks `inputs` (named `keys`) against prepared rules: evaluation, levels,
+/// waivers, order. `failures` should include the prepared ones. Call inside a [`pool`].
+pub fn check_prepared(
+    settings: &Settings,
+    prepared: &Prepared,
+    inputs: Vec<Input>,
+    keys: Vec<String>,
+    mut failures: Vec<Failure>,
+) -> (Report, Vec<Estate>) {
+    let set = &prepared.set;
+    let ids: Vec<&str> = prepared.ids.iter().map(String::as_str).collect();
+    let (estates, load_failures) = load_estates(&inputs, settings.max_file_size);
+    failures.extend(load_failures);
+    let bar = progress_bar(settings, &estates, set.rules.len());
+    let tick = || {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    };
+    let evaluation =
+        evaluate_with_progress(&set.engine, &settings.limits, &estates, &set.rules, &tick);
+    let (findings, run_failures) = (evaluation.findings, evaluation.failures);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    failures.extend(run_failures);
+    let mut by_file: HashMap<usize, Vec<Finding>> = HashMap::new();
+    for f in findings {
+        by_file.entry(f.file_index).or_default().push(f);
+    }
+    let policy = waivers::Policy {
+        today: settings.today,
+        max_days: settings.max_waiver_days,
+        apply: !settings.ignore_waivers,
+    };
+    let mut findings = Vec::new();
+    for e in &estates {
+        let mut mine = by_file.remove(&e.index).unwrap_or_default();
+        let own = waivers::apply(&e.doc, e.index, &mut mine, &policy, &ids);
+        findings.extend(mine);
+        findings.extend(own);
+    }
+    for f in &mut findings {
+        f.file.clone_from(&keys[f.file_index]);
+    }
+    // Levels apply to the `preflight/` rules too; a waiver never hides a level.
+    gate::apply_levels(&mut findings, &settings.levels);
+    let mut report = Report {
+        files: inputs
+            .iter()
+            .filter(|i| !matches!(i, Input::Absent(_)))
+            .count(),
+        rules: set.rules.len(),
+        findings,
+        failures,
+        fail_on: settings.fail_on,
+        rule_docs: prepared.docs.clone(),
+        checked: estates
+            .iter()
+            .map(|e| (e.index, e.doc.source.name().to_string()))
+            .collect(),
+        root: settings
+            .root
+            .canonicalize()
+            .unwrap_or_else(|_| settings.root.clone())
+            .display()
+            .to_string(),
+        applied: evaluation.applied,
+        ..Report::default()
+    };
+    report.sort();
+    (report, estates)
 }
 
 /// Whether `pattern` (an id, `pack/*` or `*`) names rule `id`.

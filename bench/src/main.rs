@@ -6,6 +6,10 @@
 //! cargo run --release -p preflight-bench -- --sizes 10000,100000,1000000 --runs 5
 //! ```
 //!
+//! `--lsp` instead times the language server: keystroke (`didChange`) to
+//! `publishDiagnostics` through `preflight lsp`, on `examples/estate.toml` and on a
+//! generated estate of 10,000 clients.
+//!
 //! `--import 100000` instead times `preflight import` refreshing an estate of that many
 //! clients from a CSV export of them with 1% changed, against a plain `preflight check`
 //! of the same estate.
@@ -94,6 +98,8 @@ struct Args {
     sizes: Vec<u64>,
     /// `--import N`: the import benchmark at N clients instead of the checkers.
     import: Option<u64>,
+    /// `--lsp`: the language server's edit-to-diagnostics round trip.
+    lsp: bool,
     runs: usize,
     bin: PathBuf,
     root: PathBuf,
@@ -118,6 +124,7 @@ fn args() -> Args {
             .map(|s| s.parse().expect("--sizes takes numbers"))
             .collect(),
         import: get("--import").map(|n| n.parse().expect("--import takes a number")),
+        lsp: raw.iter().any(|a| a == "--lsp"),
         runs: get("--runs").map_or(5, |r| r.parse().expect("--runs takes a number")),
         bin: get("--bin-dir").map_or_else(
             || {
@@ -301,6 +308,165 @@ fn import_mode(a: &Args, clients: u64, preflight: &str, dir: &Path) {
     println!();
 }
 
+/// `preflight lsp` as an editor drives it: framed JSON-RPC over its stdio.
+struct Lsp {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Lsp {
+    fn start(preflight: &str, dir: &Path) -> Lsp {
+        let mut child = Command::new(preflight)
+            .arg("lsp")
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("preflight lsp starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut lsp = Lsp {
+            child,
+            stdin,
+            stdout,
+        };
+        lsp.send(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}));
+        lsp.wait(|m| m["id"] == 1);
+        lsp.send(serde_json::json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+        lsp
+    }
+
+    fn send(&mut self, msg: serde_json::Value) {
+        use std::io::Write;
+        let body = msg.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn wait(&mut self, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        use std::io::{BufRead, Read};
+        loop {
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                assert!(
+                    self.stdout.read_line(&mut line).unwrap() > 0,
+                    "the server quit"
+                );
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some(n) = line.strip_prefix("Content-Length: ") {
+                    length = n.parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            self.stdout.read_exact(&mut body).unwrap();
+            let msg: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            if pred(&msg) {
+                return msg;
+            }
+        }
+    }
+
+    /// Sends `method` for version `version` of `uri` and waits for its diagnostics;
+    /// the seconds that took and how many there were.
+    fn round_trip(&mut self, uri: &str, version: i64, text: &str, open: bool) -> (f64, usize) {
+        let msg = if open {
+            serde_json::json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+                "textDocument": {"uri": uri, "languageId": "toml", "version": version, "text": text}}})
+        } else {
+            serde_json::json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+                "textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}})
+        };
+        let start = Instant::now();
+        self.send(msg);
+        let m = self.wait(|m| {
+            m["method"] == "textDocument/publishDiagnostics" && m["params"]["version"] == version
+        });
+        let n = m["params"]["diagnostics"].as_array().map_or(0, Vec::len);
+        (start.elapsed().as_secs_f64(), n)
+    }
+}
+
+impl Drop for Lsp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The debounce `preflight lsp` waits after an edit (`DEBOUNCE` in `src/lsp/worker.rs`).
+const LSP_DEBOUNCE: f64 = 0.150;
+
+/// Times edits through `preflight lsp`: each edit appends a comment line (or takes
+/// it away again), as typing would, and waits for that version's diagnostics.
+fn lsp_mode(a: &Args, preflight: &str, dir: &Path) {
+    let generated = Command::new(a.bin.join("examples/gen_estate"))
+        .args(["--servers", "100", "--clients", "10000", "--seed", "1"])
+        .output()
+        .expect("the generator is built (cargo build --release --examples)");
+    let estates = [
+        (
+            "examples/estate.toml",
+            std::fs::read_to_string(a.root.join("examples/estate.toml")).unwrap(),
+            0.020,
+        ),
+        (
+            "10,000 clients, 100 servers",
+            String::from_utf8(generated.stdout).unwrap(),
+            0.300,
+        ),
+    ];
+    let edits = (a.runs * 4).max(10);
+    println!("## preflight lsp: edit to diagnostics, {edits} edits after a warm-up\n");
+    println!("`check time` is the round trip less the {:.0} ms debounce the server waits for typing to pause.\n", LSP_DEBOUNCE * 1e3);
+    println!("| estate | size | diagnostics | didOpen round trip | didChange round trip | check time | budget | `preflight check` process, same moment |\n|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, text, budget) in estates {
+        let file = dir.join("estate.toml");
+        std::fs::write(&file, &text).unwrap();
+        let uri = format!("file://{}", file.display());
+        let mut lsp = Lsp::start(preflight, dir);
+        // The first check compiles the rules: a warm-up.
+        let (_, found) = lsp.round_trip(&uri, 1, &text, true);
+        let mut opens = Vec::new();
+        let mut changes = Vec::new();
+        for i in 0..edits as i64 {
+            let edited = if i % 2 == 0 {
+                format!("{text}\n# edit {i}\n")
+            } else {
+                text.clone()
+            };
+            changes.push(lsp.round_trip(&uri, 2 * i + 2, &edited, false).0);
+            opens.push(lsp.round_trip(&uri, 2 * i + 3, &edited, true).0);
+        }
+        drop(lsp);
+        // The whole command on the same file, for scale on a machine that may be busy.
+        let f = file.to_string_lossy().to_string();
+        let cli = time_all(
+            &[("check", s(&[preflight, "check", "--format", "json", &f]))],
+            a.runs,
+        )["check"]
+            .0;
+        let change = median(changes);
+        let check = change - LSP_DEBOUNCE;
+        println!(
+            "| {name} | {:.0} kB | {found} | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} ms {} | {:.1} ms |",
+            text.len() as f64 / 1e3,
+            median(opens) * 1e3,
+            change * 1e3,
+            check * 1e3,
+            budget * 1e3,
+            if check <= budget { "met" } else { "MISSED" },
+            cli * 1e3
+        );
+    }
+    println!();
+}
+
 fn main() {
     let a = args();
     let bin = |name: &str| a.bin.join(name).to_string_lossy().to_string();
@@ -313,6 +479,11 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("preflight-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     println!("# preflight benchmark\n\nmachine: {} cores; medians of {} runs after a warm-up; wall seconds; peak RSS in MiB\n", std::thread::available_parallelism().map_or(1, |n| n.get()), a.runs);
+    if a.lsp {
+        lsp_mode(&a, &preflight, &dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     if let Some(clients) = a.import {
         import_mode(&a, clients, &preflight, &dir);
         let _ = std::fs::remove_dir_all(&dir);

@@ -1,5 +1,6 @@
 //! Command-line interface: subcommands and flags (here), the `check` and `diff`
-//! commands (`check`), and the rule-author commands `test`, `rules`, `explain` (`pack`).
+//! commands (`check`), and the rule-author commands `test`, `rules`, `explain` (`pack`);
+//! `lsp` hands over to [`crate::lsp`].
 
 mod check;
 mod import;
@@ -66,6 +67,8 @@ pub enum Command {
     /// Merge a CSV or JSON inventory export into an estate, then check it
     #[command(after_help = EXIT_CODES)]
     Import(import::ImportArgs),
+    /// Run a language server on stdin/stdout: check open estates as you type
+    Lsp,
 }
 
 #[derive(clap::Args, Debug)]
@@ -428,5 +431,6 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
             }
         }
         Command::Import(a) => import::import(a),
+        Command::Lsp => crate::lsp::serve(),
     }
 }

@@ -14,6 +14,7 @@ mod hostile;
 mod import;
 mod install;
 mod limits;
+mod lsp;
 mod output;
 mod pack;
 mod packs;
