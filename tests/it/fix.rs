@@ -326,3 +326,30 @@ fn a_rename_onto_a_key_the_table_has_is_not_offered() {
         "{again:?}"
     );
 }
+
+#[test]
+fn a_recognised_version_gets_its_canonical_spelling() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("estate.toml");
+    let text = compliant();
+    let first = text.find("\nversion = \"").unwrap() + 1;
+    let end = first + text[first..].find('\n').unwrap();
+    let loose = format!("{}version = \"10.0sp1\"{}", &text[..first], &text[end..]);
+    fs::write(&file, &loose).unwrap();
+    let before = run_in(
+        dir.path(),
+        &["check", "--no-config", "estate.toml", "--format", "json"],
+    );
+    let notes: Vec<_> = before.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "note")
+        .collect();
+    assert_eq!(notes.len(), 1, "{}", before.json);
+    assert_eq!(notes[0]["fix"]["edits"][0]["replacement"], "\"10.0 SP1\"");
+    let r = fix(dir.path(), &["estate.toml"]);
+    let after = fs::read_to_string(&file).unwrap();
+    assert!(after.contains("version = \"10.0 SP1\""), "{r:?}");
+    assert_eq!(after.len(), loose.len() + 1);
+}
