@@ -31,7 +31,7 @@ impl Hasher for PassThrough {
 }
 
 /// FxHash-style: fast, and good enough with the confirmation against the arena.
-fn hash(s: &str) -> u64 {
+pub(crate) fn hash(s: &str) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mut h: u64 = s.len() as u64;
     let mut chunks = s.as_bytes().chunks_exact(8);
