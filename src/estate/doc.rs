@@ -68,7 +68,9 @@ impl Table {
 #[derive(Debug, Clone)]
 pub enum Seg {
     Root,
-    Key(Arc<str>),
+    /// Under a key of its parent table; the key is read from the parent's entries
+    /// (kept there once, not in every node: the arena is most of the run's memory).
+    Key,
     Index(u32),
 }
 
@@ -171,7 +173,20 @@ impl Doc {
         for &n in chain.iter().rev() {
             match &self.node(n).seg {
                 Seg::Root => {}
-                Seg::Key(k) => push_key(&mut out, k),
+                Seg::Key => {
+                    if let Value::Table(t) = &self.node(self.node(n).parent).value {
+                        // Entries are added in id order: a binary search finds the key
+                        // in a table of any size; a scan is the fallback.
+                        let at = t
+                            .entries
+                            .binary_search_by_key(&n, |(_, c)| *c)
+                            .ok()
+                            .or_else(|| t.entries.iter().position(|(_, c)| *c == n));
+                        if let Some(i) = at {
+                            push_key(&mut out, &t.entries[i].0);
+                        }
+                    }
+                }
                 Seg::Index(i) => match self.name_of(n) {
                     Some(name) => {
                         out.push('[');
