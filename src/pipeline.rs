@@ -109,6 +109,8 @@ pub fn load_rules(builtin: bool, dirs: &[PathBuf], limits: &Limits, verbose: boo
         }
     }
     rules.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut engine = engine;
+    crate::engine::api::node::register_properties(&mut engine, &rules);
     RuleSet {
         engine,
         rules,

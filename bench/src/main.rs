@@ -1,5 +1,6 @@
-//! Whole-process benchmark: preflight against a hand-written Rust checker (the floor)
-//! and regorus, on the same generated estates, in one run.
+//! Whole-process benchmark: preflight (a helper-style pack and a plain-loop pack of the
+//! same five rules) against a hand-written Rust checker (the floor) and regorus, on the
+//! same generated estates, in one run.
 //!
 //! ```sh
 //! cargo build --release --workspace --examples
@@ -16,7 +17,7 @@
 //!
 //! Every figure is a median over `--runs` runs after a warm-up, with the commands of a
 //! size interleaved run by run, so drift on a shared machine hits them alike. Ratios
-//! are taken to the floor (b) of the same size. Before timing, (a), (b) and both
+//! are taken to the floor (b) of the same size. Before timing, (a), (a2), (b) and both
 //! regorus modes must report the same violations, or the benchmark stops.
 
 use std::collections::BTreeMap;
@@ -476,6 +477,11 @@ fn main() {
         .join("bench/rules/bench")
         .to_string_lossy()
         .to_string();
+    let loops = a
+        .root
+        .join("bench/rules/loops")
+        .to_string_lossy()
+        .to_string();
     let dir = std::env::temp_dir().join(format!("preflight-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     println!("# preflight benchmark\n\nmachine: {} cores; medians of {} runs after a warm-up; wall seconds; peak RSS in MiB\n", std::thread::available_parallelism().map_or(1, |n| n.get()), a.runs);
@@ -514,6 +520,16 @@ fn main() {
             "json",
             &f,
         ]);
+        let cmd_a2 = s(&[
+            &preflight,
+            "check",
+            "--no-builtin",
+            "--rules",
+            &loops,
+            "--format",
+            "json",
+            &f,
+        ]);
         let cmd_b = s(&[&bin("floor"), &f]);
         let cmd_c = s(&[&bin("rego"), &f]);
         let cmd_c_rvm = s(&[&bin("rego"), "--rvm", &f]);
@@ -521,16 +537,19 @@ fn main() {
         let cmd_e = s(&[&preflight, "check", "--format", "json", &f]);
 
         let va = canonical_preflight(&output(&cmd_a));
+        let va2 = canonical_preflight(&output(&cmd_a2));
         let vb = lines(&output(&cmd_b));
         let vc = lines(&output(&cmd_c));
         let vr = lines(&output(&cmd_c_rvm));
         assert!(!vb.is_empty(), "the generated estate has violations");
         assert_eq!(va, vb, "(a) and (b) disagree at {clients} clients");
+        assert_eq!(va2, vb, "(a2) and (b) disagree at {clients} clients");
         assert_eq!(vc, vb, "(c) and (b) disagree at {clients} clients");
         assert_eq!(vr, vb, "(c, RVM) and (b) disagree at {clients} clients");
 
         let mut commands = vec![
             ("a preflight, 5-rule Rhai pack", cmd_a.clone()),
+            ("a2 preflight, 5-rule plain-loop pack", cmd_a2.clone()),
             ("b hand-written Rust (floor)", cmd_b),
             ("d preflight, parse only", cmd_d.clone()),
             ("e preflight, full OfficeScan pack", cmd_e.clone()),
@@ -558,6 +577,8 @@ fn main() {
             let jobs = [
                 ("a --jobs 1", with_jobs(&cmd_a, "1")),
                 ("a --jobs 2", with_jobs(&cmd_a, "2")),
+                ("a2 --jobs 1", with_jobs(&cmd_a2, "1")),
+                ("a2 --jobs 2", with_jobs(&cmd_a2, "2")),
                 ("d --jobs 1", with_jobs(&cmd_d, "1")),
                 ("d --jobs 2", with_jobs(&cmd_d, "2")),
                 ("e --jobs 1", with_jobs(&cmd_e, "1")),
@@ -566,13 +587,13 @@ fn main() {
             let t = time_all(&jobs, a.runs);
             println!("Threads at 100,000 clients (whole process, parse included):\n");
             println!("| command | wall median | speed-up 1 → 2 threads |\n|---|---:|---:|");
-            for label in ["a", "d", "e"] {
+            for label in ["a", "a2", "d", "e"] {
                 let one = t[&format!("{label} --jobs 1")].0;
                 let two = t[&format!("{label} --jobs 2")].0;
                 println!("| ({label}) --jobs 1 | {one:.3} s | |\n| ({label}) --jobs 2 | {two:.3} s | {:.2}× |", one / two);
             }
             // Rule evaluation alone: a run minus parsing alone, at the same thread count.
-            for label in ["a", "e"] {
+            for label in ["a", "a2", "e"] {
                 let eval =
                     |j: &str| t[&format!("{label} --jobs {j}")].0 - t[&format!("d --jobs {j}")].0;
                 println!(

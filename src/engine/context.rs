@@ -127,11 +127,42 @@ impl Node {
     }
 }
 
+/// Slots of the per-thread cache of strings read from the estate (a power of two).
+const STRING_SLOTS: usize = 1024;
+
+thread_local! {
+    /// Strings recently read from the estate, by hash of their text: values that rules
+    /// read over and over (an `os`, a server's name) are shared rather than allocated on
+    /// every read. Direct-mapped: a miss replaces the slot.
+    static STRINGS: RefCell<Vec<Option<ImmutableString>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `s` as a Rhai string, from the cache when this thread read the same text lately.
+fn shared_str(s: &str) -> ImmutableString {
+    if s.len() > 64 {
+        return s.into();
+    }
+    let slot = super::strmap::hash(s) as usize & (STRING_SLOTS - 1);
+    STRINGS.with_borrow_mut(|cache| {
+        if cache.is_empty() {
+            cache.resize(STRING_SLOTS, None);
+        }
+        match &cache[slot] {
+            Some(hit) if hit.as_str() == s => hit.clone(),
+            _ => {
+                let fresh = ImmutableString::from(s);
+                cache[slot] = Some(fresh.clone());
+                fresh
+            }
+        }
+    })
+}
+
 /// Scalars become plain Rhai values; tables and arrays become nodes.
 pub(crate) fn to_dynamic(doc: &Doc, id: NodeId) -> Dynamic {
     match &doc.node(id).value {
         V::Str(s) => Dynamic::from(s.clone()),
-        V::Raw(..) => Dynamic::from(ImmutableString::from(doc.str_of(id).unwrap_or(""))),
+        V::Raw(..) => Dynamic::from(shared_str(doc.str_of(id).unwrap_or(""))),
         V::Int(i) => Dynamic::from_int(*i),
         V::Float(x) => Dynamic::from_float(*x),
         V::Bool(b) => Dynamic::from_bool(*b),
@@ -182,4 +213,22 @@ pub(crate) fn edit_finding(
         None if node.is_none() => Ok(()),
         _ => err("this node belongs to another estate or rule call"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_strings_are_shared_and_every_read_is_right() {
+        let a = shared_str("Windows 7 Professional SP1");
+        assert!(a.ptr_eq(&shared_str("Windows 7 Professional SP1")));
+        // Many distinct strings fill and overwrite slots; each read is still its text.
+        for i in 0..5 * STRING_SLOTS {
+            let text = format!("client-{i}");
+            assert_eq!(shared_str(&text).as_str(), text);
+        }
+        let long = "x".repeat(100);
+        assert_eq!(shared_str(&long).as_str(), long);
+    }
 }

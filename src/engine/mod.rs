@@ -3,9 +3,10 @@
 //!
 //! Layers, bottom up: `context` (the `Node` handle and the per-call state), `query`,
 //! `strmap` and `schema` (native machinery over the estate), `api` (what rules can
-//! call, by topic), then `sandbox`, `rule` and `run`.
+//! call, by topic), then `sandbox`, `constants`, `rule` and `run`.
 
 pub mod api;
+pub mod constants;
 pub mod context;
 pub mod fix;
 pub mod pack;

@@ -1,12 +1,12 @@
 //! What the rules of one pack share: files in the pack folder whose name starts with
-//! `_` are not rules. `_prelude.rhai` holds functions merged into every rule of the
+//! `_` are not rules. `_prelude.rhai` holds functions and constants shared by every rule of
 //! pack; `_schema.toml` describes the estate tables the pack reads, and becomes the
 //! script function `estate_schema()`. Both are compiled once per pack.
 
 use super::schema::{Readiness, Schema};
 use crate::estate::Source;
 use crate::report::{Failure, FailureKind};
-use rhai::{Engine, AST};
+use rhai::{Engine, Scope, AST};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -26,6 +26,8 @@ pub struct Pack {
     /// Names of the functions the pack defines: rules may call them, and errors raised
     /// in them are located in the prelude.
     pub functions: BTreeSet<String>,
+    /// The prelude's top-level constants, visible in it and in every rule of the pack.
+    pub constants: Scope<'static>,
     /// Why the pack's shared files cannot be used; each rule then fails with it.
     pub failure: Option<Box<Failure>>,
     /// What the pack's readiness report groups findings by (`_schema.toml`).
@@ -41,17 +43,19 @@ impl Pack {
     ) -> Result<Pack, Box<Failure>> {
         let mut ast = AST::empty();
         let mut readiness = None;
+        let mut constants = Scope::new();
         if let Some(src) = &prelude {
-            ast = engine.compile(src.text()).map_err(|e| {
-                let pos = e.position();
-                let at = src.offset_of(pos.line().unwrap_or(1), pos.position().unwrap_or(1));
-                Box::new(Failure::located(
-                    FailureKind::RuleCompile,
-                    src,
-                    at..at,
-                    format!("the pack prelude does not compile: {}", e.err_type()),
-                ))
-            })?;
+            (ast, constants) = super::constants::compile(engine, src.text(), &Scope::new())
+                .map_err(|e| {
+                    let pos = e.position();
+                    let at = src.offset_of(pos.line().unwrap_or(1), pos.position().unwrap_or(1));
+                    Box::new(Failure::located(
+                        FailureKind::RuleCompile,
+                        src,
+                        at..at,
+                        format!("the pack prelude does not compile: {}", e.message()),
+                    ))
+                })?;
         }
         if let Some(src) = &schema {
             let parsed = Schema::parse(src.text()).map_err(|(span, message)| {
@@ -94,6 +98,7 @@ impl Pack {
             prelude,
             ast,
             functions,
+            constants,
             failure: None,
             readiness,
         })
@@ -105,6 +110,7 @@ impl Pack {
             prelude: None,
             ast: AST::empty(),
             functions: BTreeSet::new(),
+            constants: Scope::new(),
             failure: Some(Box::new(failure.clone())),
             readiness: None,
         }

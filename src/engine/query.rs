@@ -75,9 +75,14 @@ pub(crate) fn contains_words(hay: &str, needle: &str) -> bool {
             && (end == h.len() || !h[end].is_ascii_alphanumeric())
     };
     if n.len() <= 32 {
-        // Short needles: comparing at each start is linear already.
-        return (0..=h.len() - n.len())
-            .any(|start| h[start..start + n.len()].eq_ignore_ascii_case(n) && whole(start));
+        // Short needles: comparing at each start is linear already. Only starts on the
+        // needle's first letter (either case) are compared, found by `memchr`.
+        let (lower, upper) = (n[0].to_ascii_lowercase(), n[0].to_ascii_uppercase());
+        return memchr::memchr2_iter(lower, upper, &h[..=h.len() - n.len()]).any(|start| {
+            (start == 0 || !h[start - 1].is_ascii_alphanumeric())
+                && h[start..start + n.len()].eq_ignore_ascii_case(n)
+                && whole(start)
+        });
     }
     // Knuth-Morris-Pratt: every occurrence, overlapping ones too, in linear time.
     let eq = |a: u8, b: u8| a.eq_ignore_ascii_case(&b);

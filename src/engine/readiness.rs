@@ -58,8 +58,8 @@ impl<'a> Subjects<'a> {
             let array = data.parent;
             if matches!(data.seg, Seg::Index(_)) && array != ROOT {
                 let a = doc.node(array);
-                if let (Seg::Key(table), ROOT) = (&a.seg, a.parent) {
-                    return Some((table, cur));
+                if let (Seg::Key, ROOT) = (&a.seg, a.parent) {
+                    return Some((doc.key_of(array)?, cur));
                 }
             }
             if array == NodeId::MAX {

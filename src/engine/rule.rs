@@ -1,11 +1,12 @@
 //! Rules: finding `.rhai` files, parsing their `//!` header, compiling them once with
 //! their pack's shared functions.
 
+use super::constants;
 use super::pack::{self, Pack};
 use super::sandbox::{self, Limits};
 use crate::estate::Source;
 use crate::report::{Failure, FailureKind, Severity};
-use rhai::{Engine, AST};
+use rhai::{Engine, Scope, AST};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -190,14 +191,18 @@ pub fn compile(engine: &Engine, text: RuleText) -> Result<Rule, Box<Failure>> {
     if let Some(f) = text.pack.as_ref().and_then(|p| p.failure.clone()) {
         return Err(f);
     }
-    let ast = engine.compile(source.text()).map_err(|e| {
+    let inherited = text
+        .pack
+        .as_ref()
+        .map_or_else(Scope::new, |p| p.constants.clone());
+    let (ast, _) = constants::compile(engine, source.text(), &inherited).map_err(|e| {
         let pos = e.position();
         let at = source.offset_of(pos.line().unwrap_or(1), pos.position().unwrap_or(1));
         Box::new(Failure::located(
             FailureKind::RuleCompile,
             &source,
             at..at,
-            format!("rule `{}` does not compile: {}", text.id, e.err_type()),
+            format!("rule `{}` does not compile: {}", text.id, e.message()),
         ))
     })?;
     let shared = text.pack.as_ref().map(|p| &p.functions);

@@ -6,11 +6,15 @@ use crate::estate::{Doc, NodeId};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// The table key whose values are mapped, and per hash the (entry, slot) pairs.
+/// The table key whose values are mapped; per hash the first (entry, slot) stored
+/// inline, with no allocation per value.
 #[derive(Debug, Clone, Default)]
 pub struct StrMap {
     key: String,
-    buckets: HashMap<u64, Vec<(NodeId, u32)>, BuildHasherDefault<PassThrough>>,
+    first: HashMap<u64, (NodeId, u32), BuildHasherDefault<PassThrough>>,
+    /// Values whose hash an earlier, different value already has, per hash: only
+    /// these hashes pay for a list.
+    clashes: HashMap<u64, Vec<(NodeId, u32)>, BuildHasherDefault<PassThrough>>,
     len: usize,
 }
 
@@ -31,7 +35,7 @@ impl Hasher for PassThrough {
 }
 
 /// FxHash-style: fast, and good enough with the confirmation against the arena.
-fn hash(s: &str) -> u64 {
+pub(crate) fn hash(s: &str) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mut h: u64 = s.len() as u64;
     let mut chunks = s.as_bytes().chunks_exact(8);
@@ -68,24 +72,39 @@ impl StrMap {
 
     /// The first entry holding `s` and its slot.
     pub fn get(&self, doc: &Doc, s: &str) -> Option<(NodeId, u32)> {
-        self.buckets
-            .get(&hash(s))?
+        self.get_hashed(doc, s, hash(s))
+    }
+
+    fn get_hashed(&self, doc: &Doc, s: &str, h: u64) -> Option<(NodeId, u32)> {
+        let &(entry, slot) = self.first.get(&h)?;
+        if self.value_of(doc, entry) == Some(s) {
+            return Some((entry, slot));
+        }
+        self.clashes
+            .get(&h)?
             .iter()
-            .find(|(entry, _)| self.value_of(doc, *entry) == Some(s))
+            .find(|(e, _)| self.value_of(doc, *e) == Some(s))
             .copied()
     }
 
     /// Records `entry` under its value `s` with `slot` unless `s` is present; returns
     /// the slot `s` maps to.
     pub fn insert(&mut self, doc: &Doc, entry: NodeId, s: &str, slot: u32) -> u32 {
-        let bucket = self.buckets.entry(hash(s)).or_default();
-        if let Some(&(_, existing)) = bucket
-            .iter()
-            .find(|(e, _)| doc.get(*e, &self.key).and_then(|v| doc.str_of(v)) == Some(s))
-        {
+        self.insert_hashed(doc, entry, s, slot, hash(s))
+    }
+
+    fn insert_hashed(&mut self, doc: &Doc, entry: NodeId, s: &str, slot: u32, h: u64) -> u32 {
+        if let Some((_, existing)) = self.get_hashed(doc, s, h) {
             return existing;
         }
-        bucket.push((entry, slot));
+        match self.first.entry(h) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.clashes.entry(h).or_default().push((entry, slot));
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert((entry, slot));
+            }
+        }
         self.len += 1;
         slot
     }
@@ -115,5 +134,21 @@ mod tests {
         assert_eq!(map.get(&doc, "b"), Some((entries[1], 1)));
         assert_eq!(map.get(&doc, "z"), None);
         assert_ne!(hash("ab"), hash("ba"));
+    }
+
+    #[test]
+    fn different_values_with_one_hash_stay_apart() {
+        let text = "[[c]]\nn = \"a\"\n[[c]]\nn = \"b\"\n[[c]]\nn = \"b\"\n";
+        let doc = parse(Arc::new(Source::new("t", text.into()))).unwrap();
+        let e = doc.children(doc.get(ROOT, "c").unwrap());
+        let mut map = StrMap::new("n");
+        // Every value forced onto the same hash.
+        assert_eq!(map.insert_hashed(&doc, e[0], "a", 0, 7), 0);
+        assert_eq!(map.insert_hashed(&doc, e[1], "b", 1, 7), 1);
+        assert_eq!(map.insert_hashed(&doc, e[2], "b", 2, 7), 1);
+        assert_eq!(map.len(), 2);
+        assert_eq!(map.get_hashed(&doc, "a", 7), Some((e[0], 0)));
+        assert_eq!(map.get_hashed(&doc, "b", 7), Some((e[1], 1)));
+        assert_eq!(map.get_hashed(&doc, "z", 7), None);
     }
 }

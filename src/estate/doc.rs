@@ -68,7 +68,9 @@ impl Table {
 #[derive(Debug, Clone)]
 pub enum Seg {
     Root,
-    Key(Arc<str>),
+    /// Under a key of its parent table; the key is read from the parent's entries
+    /// (kept there once, not in every node: the arena is most of the run's memory).
+    Key,
     Index(u32),
 }
 
@@ -159,6 +161,25 @@ impl Doc {
         self.get(id, "name").and_then(|n| self.str_of(n))
     }
 
+    /// The key a node hangs under in its parent table, if it hangs under one.
+    pub fn key_of(&self, id: NodeId) -> Option<&str> {
+        let node = self.node(id);
+        if !matches!(node.seg, Seg::Key) || node.parent == NO_PARENT {
+            return None;
+        }
+        let Value::Table(t) = &self.node(node.parent).value else {
+            return None;
+        };
+        // Entries are added in id order: a binary search finds the key in a table of
+        // any size; a scan is the fallback.
+        let at = t
+            .entries
+            .binary_search_by_key(&id, |(_, c)| *c)
+            .ok()
+            .or_else(|| t.entries.iter().position(|(_, c)| *c == id))?;
+        Some(&t.entries[at].0)
+    }
+
     /// The user-facing path of a node: `servers["osce-hq"].backup.files[2]`.
     pub fn path(&self, id: NodeId) -> String {
         let mut chain = Vec::new();
@@ -171,7 +192,11 @@ impl Doc {
         for &n in chain.iter().rev() {
             match &self.node(n).seg {
                 Seg::Root => {}
-                Seg::Key(k) => push_key(&mut out, k),
+                Seg::Key => {
+                    if let Some(k) = self.key_of(n) {
+                        push_key(&mut out, k);
+                    }
+                }
                 Seg::Index(i) => match self.name_of(n) {
                     Some(name) => {
                         out.push('[');

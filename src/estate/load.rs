@@ -198,7 +198,7 @@ impl<'t> Builder<'t> {
         for (k, v) in table.iter() {
             let key = self.intern(k.get_ref());
             self.check_escapes(k.span());
-            let child = self.add(v, Some(k.span()), id, Seg::Key(key.clone()));
+            let child = self.add(v, Some(k.span()), id, Seg::Key);
             entries.push((key, child));
         }
         Table::new(entries)
@@ -334,6 +334,24 @@ mod tests {
         assert_eq!(d.path(d.get(s0, "os").unwrap()), "servers[\"a b\"].os");
         let c0 = d.children(d.get(0, "clients").unwrap())[0];
         assert_eq!(d.path(d.get(c0, "os").unwrap()), "clients[0].os");
+    }
+
+    #[test]
+    fn nodes_stay_small_and_keys_come_from_the_parent() {
+        // The arena holds one of these per value: most of a big estate's memory.
+        assert!(std::mem::size_of::<NodeData>() <= 64);
+        let mut text = String::from("[big]\n");
+        for i in 0..100 {
+            text.push_str(&format!("\"k {i}\" = {{ v = {i} }}\n"));
+        }
+        text.push_str("[later.\"x.y\"]\nz = 1\n");
+        let d = doc(&text).unwrap();
+        let big = d.get(ROOT, "big").unwrap();
+        let k = d.get(big, "k 57").unwrap();
+        assert_eq!(d.path(d.get(k, "v").unwrap()), "big[\"k 57\"].v");
+        let later = d.get(ROOT, "later").unwrap();
+        let z = d.get(d.get(later, "x.y").unwrap(), "z").unwrap();
+        assert_eq!(d.path(z), "later[\"x.y\"].z");
     }
 
     #[test]

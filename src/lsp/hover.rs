@@ -21,12 +21,13 @@ pub fn key_doc(schema: &Value, text: &str, offset: usize) -> Option<String> {
     let mut path = String::new();
     for id in chain {
         match &doc.node(id).seg {
-            Seg::Key(k) => {
+            Seg::Key => {
+                let k = doc.key_of(id)?;
                 if !path.is_empty() {
                     path.push('.');
                 }
                 path.push_str(k);
-                match node.get("properties").and_then(|p| p.get(&**k)) {
+                match node.get("properties").and_then(|p| p.get(k)) {
                     Some(n) => node = n,
                     None if k.starts_with("x_") => {
                         return Some(format!(
@@ -90,7 +91,7 @@ fn key_at(doc: &Doc, offset: usize) -> Option<u32> {
     doc.nodes
         .iter()
         .enumerate()
-        .filter(|(_, n)| matches!(n.seg, Seg::Key(_)))
+        .filter(|(_, n)| matches!(n.seg, Seg::Key))
         .filter(|(_, n)| {
             let k = n.key_span();
             k.start <= offset && offset <= k.end && k != n.span()

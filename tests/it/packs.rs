@@ -362,3 +362,73 @@ fn print_output_names_the_rule() {
     ]);
     assert!(out.stderr.contains("[site/p] hello"), "{}", out.stderr);
 }
+
+/// Runs the binary on `estate` with the `site` pack of `dir` only, as JSON.
+fn run_site(dir: &Path, estate: &str) -> crate::support::Run {
+    let path = dir.join("e.toml");
+    std::fs::write(&path, estate).unwrap();
+    let rules = dir.join("site");
+    crate::support::run(&[
+        "check",
+        path.to_str().unwrap(),
+        "--rules",
+        rules.to_str().unwrap(),
+        "--no-builtin",
+        "--format",
+        "json",
+    ])
+}
+
+fn messages(json: &serde_json::Value) -> Vec<String> {
+    let mut m: Vec<String> = json["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| f["message"].as_str().unwrap_or("").to_string())
+        .collect();
+    m.sort();
+    m
+}
+
+#[test]
+fn top_level_constants_are_visible_in_functions() {
+    let dir = pack(&[
+        ("_prelude.rhai", "const ARCHES = [\"ia64\"];\n"),
+        (
+            "legacy.rhai",
+            &format!(
+                "{RULE}const LEGACY = [\"nt4\", \"w2k\"];\nconst LABEL = \"legacy \" + LEGACY.len();\n\
+                 fn old(c) {{ c.os in LEGACY || c.arch in ARCHES }}\n\
+                 fn check(estate) {{\n    for c in estate.clients {{\n        \
+                 if old(c) {{ fail(c, \"os\", LABEL + \": \" + c.name); }}\n    }}\n}}\n"
+            ),
+        ),
+    ]);
+    let estate = "[[clients]]\nname = \"a\"\nos = \"nt4\"\narch = \"x86\"\n\n\
+                  [[clients]]\nname = \"b\"\nos = \"w10\"\narch = \"x86\"\n\n\
+                  [[clients]]\nname = \"c\"\nos = \"w10\"\narch = \"ia64\"\n";
+    let out = run_site(dir.path(), estate);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(messages(&out.json), ["legacy 2: a", "legacy 2: c"]);
+}
+
+#[test]
+fn a_constant_that_cannot_be_computed_or_is_rebound_is_a_located_compile_failure() {
+    for (text, line, says) in [
+        ("const N = 1 / 0;\nfn check(e) { N }\n", 3, "constant `N`"),
+        (
+            "const N = 1;\nfn check(e) { for N in [2] { } }\n",
+            4,
+            "`N` names a top-level constant",
+        ),
+    ] {
+        let dir = pack(&[("r.rhai", &format!("{RULE}{text}"))]);
+        let out = run_site(dir.path(), "x = 1\n");
+        assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+        let failure = &out.json["failures"][0];
+        assert_eq!(failure["kind"], "rule-compile", "{failure}");
+        let message = failure["message"].as_str().unwrap_or("");
+        assert!(message.contains(says), "{message}");
+        assert_eq!(failure["line"], line, "{failure}");
+    }
+}

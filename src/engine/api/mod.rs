@@ -2,7 +2,7 @@
 //! [`Api`], which records the names it adds, so a test can hold the guide to them.
 
 mod index;
-mod node;
+pub mod node;
 mod query;
 mod readers;
 mod report;

@@ -79,11 +79,16 @@ pub(super) fn register(api: &mut Api) {
         .add("windows_path", |s: &str| windows_path(s))
         .add(
             "has_words",
-            |s: &str, needles: Dynamic| -> RhaiResult<bool> {
-                let hay = s.to_lowercase();
+            |hay: &str, needles: Dynamic| -> RhaiResult<bool> {
+                // The same test as `select_words`: needles lowered, the hay compared
+                // ignoring ASCII case. ASCII needles need no copy: called once per
+                // entry in a loop, this allocates nothing.
                 let one = |w: &Dynamic| -> RhaiResult<bool> {
-                    sandbox::charge(scan_cost(&hay))?;
-                    Ok(contains_words(&hay, &w.to_string().to_lowercase()))
+                    sandbox::charge(scan_cost(hay))?;
+                    Ok(match w.read_lock::<ImmutableString>() {
+                        Some(n) if n.is_ascii() => contains_words(hay, &n),
+                        _ => contains_words(hay, &w.to_string().to_lowercase()),
+                    })
                 };
                 match needles.read_lock::<Array>() {
                     Some(items) => {
@@ -153,6 +158,20 @@ mod tests {
             .contains("invalid pattern"));
         // Too large to compile within the limit: an error, not a stall.
         assert!(regex_matches("x", r"\w{1000}{1000}").is_err());
+    }
+
+    #[test]
+    fn has_words_is_the_select_words_test() {
+        let engine = crate::engine::sandbox::build(&crate::engine::Limits::default(), false);
+        let has = |script: &str| engine.eval::<bool>(script).unwrap();
+        assert!(has(
+            r#"has_words("Microsoft WINDOWS 2000 SP4", ["Windows 95", "windows 2000"])"#
+        ));
+        assert!(!has(r#"has_words("Windows Media Center", ["Windows Me"])"#));
+        assert!(has(r#"has_words("Windows NT 4.0", "WINDOWS NT")"#));
+        // Like `select_words`: needles are lowered, the text compared ignoring ASCII case.
+        assert!(has(r#"has_words("école Windows", "ÉCOLE")"#));
+        assert!(!has(r#"has_words("ÉCOLE Windows", "école")"#));
     }
 
     #[test]
