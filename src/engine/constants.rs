@@ -4,7 +4,7 @@
 //! evaluated once at load, under the sandbox limits, and handed to the compiler as
 //! a scope of constants, which it folds into every function that names them.
 
-use super::sandbox::{self, Limits};
+use super::budget::{self, Limits};
 use rhai::{Engine, EvalAltResult, ParseError, Position, Scope, Stmt, AST};
 use std::sync::OnceLock;
 
@@ -94,9 +94,9 @@ pub fn compile(
         let mut limits = Limits::default();
         // A constant is computed once per load: a tenth of a rule call's budget.
         limits.max_operations /= 10;
-        sandbox::arm(&limits);
+        budget::arm(&limits);
         let run = engine.run_ast_with_scope(&mut scope, &one);
-        sandbox::disarm();
+        budget::disarm();
         run.map_err(|e| Error::Eval(name, e, *pos))?;
     }
     let ast = engine
@@ -168,7 +168,7 @@ mod tests {
     use super::*;
 
     fn engine() -> Engine {
-        sandbox::build(&Limits::default(), false)
+        crate::engine::sandbox::build(&Limits::default(), false)
     }
 
     fn call(engine: &Engine, ast: &AST, f: &str) -> rhai::Dynamic {

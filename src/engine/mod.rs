@@ -1,11 +1,15 @@
 //! The Rust side of rules: loading and compiling them, the sandboxed engine, the
 //! host API scripts call, and parallel evaluation.
 //!
-//! Layers, bottom up: `context` (the `Node` handle and the per-call state), `query`,
-//! `strmap` and `schema` (native machinery over the estate), `api` (what rules can
-//! call, by topic), then `sandbox`, `constants`, `rule` and `run`.
+//! Layers, bottom up: `budget` (limits and the per-call counters), `context` (the
+//! `Node` handle and the per-call state), `query`, `strmap` and `schema` (native
+//! machinery over the estate), `api` (what rules can call, by topic), then `sandbox`
+//! (the engine), `calls`, `constants`, `pack`, `rule`, and on the findings side `fix`,
+//! `readiness` and `run`.
 
 pub mod api;
+pub mod budget;
+pub mod calls;
 pub mod constants;
 pub mod context;
 pub mod fix;
@@ -18,5 +22,5 @@ pub mod sandbox;
 pub mod schema;
 pub mod strmap;
 
+pub use budget::Limits;
 pub use rule::{Header, Rule};
-pub use sandbox::Limits;

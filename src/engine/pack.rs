@@ -79,7 +79,7 @@ impl Pack {
         }
         if let (Some(src), Some((name, pos))) = (
             &prelude,
-            super::rule::unknown_calls(engine, &ast, None)
+            super::calls::unknown_calls(engine, &ast, None)
                 .into_iter()
                 .next(),
         ) {

@@ -3,8 +3,8 @@
 //! allocates no script values until a `for` loop asks for the matches. `api::query`
 //! and `api::index` make them callable.
 
+use super::budget;
 use super::context::{to_dynamic, with_doc, Node, RhaiResult};
-use super::sandbox;
 use super::strmap::StrMap;
 use crate::estate::{doc::Value as V, Doc, NodeId};
 use rhai::{Array, Dynamic, ImmutableString};
@@ -115,7 +115,7 @@ pub(crate) fn contains_words(hay: &str, needle: &str) -> bool {
     false
 }
 
-/// The work [`contains_words`] does on `hay`, in units for [`sandbox::charge`].
+/// The work [`contains_words`] does on `hay`, in units for [`budget::charge`].
 pub(crate) fn scan_cost(hay: &str) -> u64 {
     1 + hay.len() as u64 / 1024
 }
@@ -228,7 +228,7 @@ impl Query {
                         Some(s) => {
                             let mut hit = false;
                             for w in words.iter() {
-                                sandbox::charge(scan_cost(s))?;
+                                budget::charge(scan_cost(s))?;
                                 if contains_words(s, w) {
                                     hit = true;
                                     break;
@@ -238,7 +238,7 @@ impl Query {
                         }
                     },
                     (None, Some(set)) => {
-                        sandbox::charge(set.rest.len() as u64)?;
+                        budget::charge(set.rest.len() as u64)?;
                         set.contains(doc, v)
                     }
                     (None, None) => value_eq(doc, v, &f.value),
@@ -258,7 +258,7 @@ impl Query {
         }
         with_doc(self.generation, |doc| {
             let mut visit = |id: NodeId| -> RhaiResult<bool> {
-                sandbox::charge(1)?;
+                budget::charge(1)?;
                 Ok(!self.matches(doc, id)? || f(doc, id))
             };
             let ids: &[NodeId] = match &self.base {

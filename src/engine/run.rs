@@ -1,10 +1,10 @@
 //! Parallel evaluation: every (estate, rule) pair on rayon, errors turned into
 //! located failures, raw findings resolved into spans, paths and readiness subjects.
 
+use super::budget::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
 use super::context::{CallScope, Node, RawFinding};
 use super::readiness::Subjects;
 use super::rule::Rule;
-use super::sandbox::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
 use crate::estate::Doc;
 use crate::report::{Applied, Failure, FailureKind, Finding, Label};
 use rayon::prelude::*;
@@ -84,7 +84,7 @@ pub struct Outcome {
 /// Runs one rule on one estate, containing errors, limits and panics.
 pub fn run_one(engine: &Engine, limits: &Limits, estate: &Estate, rule: &Rule) -> Outcome {
     let scope = CallScope::enter(estate.doc.clone(), Arc::from(rule.id.as_str()));
-    sandbox::arm(limits);
+    budget::arm(limits);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
         engine.call_fn_with_options::<Dynamic>(
@@ -95,7 +95,7 @@ pub fn run_one(engine: &Engine, limits: &Limits, estate: &Estate, rule: &Rule) -
             (Node::root(&estate.doc),),
         )
     }));
-    sandbox::disarm();
+    budget::disarm();
     let (mut raw, mut applied) = scope.finish();
     if matches!(&outcome, Ok(Err(e)) if is_memory(e)) {
         // What a call that ran out of memory reported goes with the rest of its memory.
@@ -323,7 +323,7 @@ mod tests {
     #[test]
     fn a_panic_inside_a_native_helper_is_that_rule_s_failure() {
         let limits = Limits::default();
-        let mut engine = sandbox::build(&limits, false);
+        let mut engine = crate::engine::sandbox::build(&limits, false);
         engine.register_fn("explode", || -> i64 { panic!("helper bug") });
         let rule = |name: &str, body: &str| {
             let text =

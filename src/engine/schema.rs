@@ -12,9 +12,9 @@
 //! value, for strings; else its type), and `suggestion` (the closest known key or
 //! spelling, or `()`).
 
+use super::budget;
 use super::context::{with_doc, Node};
 use super::query::Query;
-use super::sandbox;
 use crate::estate::{doc::Value as V, Doc, NodeId};
 use crate::suggest::closest;
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
@@ -296,7 +296,7 @@ pub(crate) fn suggest<'a>(
         word,
         candidates
             .into_iter()
-            .map_while(|c| match sandbox::charge(1 + c.len() as u64 / 16) {
+            .map_while(|c| match budget::charge(1 + c.len() as u64 / 16) {
                 Ok(()) => Some(c),
                 Err(e) => {
                     stopped = Some(e);
@@ -322,7 +322,7 @@ fn table_violations(
     };
     let known = || spec.keys.iter().map(|(k, _)| k.as_str());
     for (key, child) in t.entries.iter() {
-        sandbox::charge(1)?;
+        budget::charge(1)?;
         let Some(expect) = spec.by_key.get(&**key).map(|&i| &spec.keys[i].1) else {
             let hint = suggest(key, known())?;
             out.push(record(
@@ -489,7 +489,7 @@ fn misspelt<'a>(
     s: &str,
     allowed: &'a [String],
 ) -> Result<Option<Option<&'a str>>, Box<EvalAltResult>> {
-    sandbox::charge(1 + allowed.len() as u64 / 64)?;
+    budget::charge(1 + allowed.len() as u64 / 64)?;
     if allowed.iter().any(|a| a == s) {
         return Ok(None);
     }

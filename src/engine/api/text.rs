@@ -2,9 +2,9 @@
 //! matching, "did you mean" suggestions, and today's date.
 
 use super::Api;
+use crate::engine::budget;
 use crate::engine::context::{err, RhaiResult};
 use crate::engine::query::{contains_words, scan_cost};
-use crate::engine::sandbox;
 use crate::engine::schema::suggest;
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, NativeCallContext};
 use std::cell::RefCell;
@@ -84,7 +84,7 @@ pub(super) fn register(api: &mut Api) {
                 // ignoring ASCII case. ASCII needles need no copy: called once per
                 // entry in a loop, this allocates nothing.
                 let one = |w: &Dynamic| -> RhaiResult<bool> {
-                    sandbox::charge(scan_cost(hay))?;
+                    budget::charge(scan_cost(hay))?;
                     Ok(match w.read_lock::<ImmutableString>() {
                         Some(n) if n.is_ascii() => contains_words(hay, &n),
                         _ => contains_words(hay, &w.to_string().to_lowercase()),
