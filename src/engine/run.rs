@@ -5,6 +5,7 @@ use super::budget::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN}
 use super::context::{CallScope, Node, RawFinding};
 use super::readiness::Subjects;
 use super::rule::Rule;
+use super::schema::Readiness;
 use crate::estate::Doc;
 use crate::report::{Applied, Failure, FailureKind, Finding, Label};
 use rayon::prelude::*;
@@ -46,13 +47,17 @@ pub fn evaluate_with_progress(
     rules: &[Rule],
     tick: &(dyn Fn() + Sync),
 ) -> Evaluation {
+    // A pack that declares no `[readiness]` (site rules) groups as the first that does.
+    let fallback = rules
+        .iter()
+        .find_map(|r| r.pack.as_ref().and_then(|p| p.readiness.as_ref()));
     let pairs = estates.len() * rules.len();
     let results: Vec<Outcome> = (0..pairs)
         .into_par_iter()
         .map(|i| {
             let estate = &estates[i / rules.len()];
             let rule = &rules[i % rules.len()];
-            let out = run_one(engine, limits, estate, rule);
+            let out = run_one(engine, limits, estate, rule, fallback);
             tick();
             out
         })
@@ -82,7 +87,13 @@ pub struct Outcome {
 }
 
 /// Runs one rule on one estate, containing errors, limits and panics.
-pub fn run_one(engine: &Engine, limits: &Limits, estate: &Estate, rule: &Rule) -> Outcome {
+pub fn run_one(
+    engine: &Engine,
+    limits: &Limits,
+    estate: &Estate,
+    rule: &Rule,
+    fallback: Option<&Readiness>,
+) -> Outcome {
     let scope = CallScope::enter(estate.doc.clone(), Arc::from(rule.id.as_str()));
     budget::arm(limits);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -102,7 +113,11 @@ pub fn run_one(engine: &Engine, limits: &Limits, estate: &Estate, rule: &Rule) -
         raw = Vec::new();
         applied = Vec::new();
     }
-    let readiness = rule.pack.as_ref().and_then(|p| p.readiness.as_ref());
+    let readiness = rule
+        .pack
+        .as_ref()
+        .and_then(|p| p.readiness.as_ref())
+        .or(fallback);
     let mut subjects = readiness.map(|r| Subjects::new(&estate.doc, r));
     let findings = raw
         .into_iter()

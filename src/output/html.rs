@@ -16,6 +16,9 @@ const ESTATE: &str = "(whole estate)";
 const MAX_LINE: usize = 240;
 /// Most excerpt lines per finding.
 const MAX_LINES: usize = 6;
+/// Most findings listed in full per report: past that a browser struggles and nobody
+/// reads on; the matrix still counts every one.
+const MAX_FINDINGS: usize = 2000;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#111}\
 h1{font-size:1.6em}h2{border-bottom:2px solid #333;margin-top:2em}\
@@ -137,6 +140,7 @@ pub fn render(report: &Report) -> String {
     }
     failures(&mut out, &report.failures);
 
+    let mut room = MAX_FINDINGS;
     for (index, name) in &report.checked {
         let mine: Vec<&Finding> = report
             .findings
@@ -189,7 +193,19 @@ pub fn render(report: &Report) -> String {
             mine.len() - shown
         );
         matrix(&mut out, &rows, &blocked, &columns, complete);
-        findings(&mut out, &mine, report, &reqs);
+        let listed = mine.len().min(room);
+        room -= listed;
+        if listed > 0 || mine.is_empty() {
+            findings(&mut out, &mine[..listed], report, &reqs);
+        }
+        if listed < mine.len() {
+            let _ = writeln!(
+                out,
+                "<p class=\"omitted\" data-omitted=\"{}\">{} more finding(s) not listed here; the JSON or SARIF output of the same run has every one.</p>",
+                mine.len() - listed,
+                mine.len() - listed
+            );
+        }
         waivers(&mut out, &mine);
         out.push_str("</section>\n");
     }

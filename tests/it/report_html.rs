@@ -353,3 +353,38 @@ fn hostile_text_stays_text_and_failures_make_nothing_ready() {
         Some("incomplete")
     );
 }
+
+#[test]
+fn a_flood_of_findings_is_listed_up_to_a_cap_and_counted_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("site");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("every-client.rhai"),
+        "//! severity: error\n//! title: Every client\n//! requirement: R21\n//! ## What it does\n//! Flags.\n//! ## How to fix\n//! Nothing.\nfn check(estate) { for c in estate.clients { fail(c, \"name\", \"flagged\"); } }\n",
+    )
+    .unwrap();
+    let mut estate = String::from("[[servers]]\nname = \"hq\"\n");
+    for i in 0..2100 {
+        estate.push_str(&format!("[[clients]]\nname = \"c{i}\"\nserver = \"hq\"\n"));
+    }
+    // With the built-in pack beside it, the site rule's findings count for servers too.
+    let (json, doc, _, code) = both(dir.path(), &estate, &["--rules", rules.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let all = json["findings"].as_array().unwrap().len();
+    let mine = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "site/every-client")
+        .count();
+    assert_eq!(mine, 2100);
+    assert_eq!(doc.select(&sel("div.finding")).count(), 2000);
+    let omitted = doc.select(&sel("p.omitted")).next().unwrap();
+    assert_eq!(
+        omitted.value().attr("data-omitted"),
+        Some(format!("{}", all - 2000).as_str())
+    );
+    // The matrix still holds the server every finding counts for.
+    assert_eq!(matrix(&doc)["servers[\"hq\"]"].1["R21"], "fail");
+}
