@@ -212,9 +212,8 @@ impl Settings {
             }),
             None => Date::today(),
         };
-        // 0 is every core; past a few per core, threads only cost memory.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let most = (4 * cores).max(256);
+        // 0 is every core.
+        let most = most_jobs();
         let jobs = match flags.jobs {
             Some(0) | None => None,
             Some(n) if n > most => {
@@ -280,6 +279,12 @@ fn config_file(flags: &Flags) -> Option<PathBuf> {
         (None, None) => std::env::current_dir().ok()?,
     };
     config::discover(Path::new(&start))
+}
+
+/// The most threads `--jobs` may ask for: past a few per core, threads only cost memory.
+pub fn most_jobs() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (4 * cores).max(256)
 }
 
 #[cfg(test)]

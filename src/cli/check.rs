@@ -293,7 +293,10 @@ fn print_report(report: &Report, c: &CommonArgs) -> bool {
     if c.statistics {
         emit(&output::statistics(report));
     } else {
-        emit(&output::render(report, c.format, &style));
+        // Renderers may share the work out; they keep to the cores `--jobs` allows.
+        let jobs = c.jobs.filter(|&n| n <= crate::settings::most_jobs());
+        let text = crate::pipeline::pool(jobs).install(|| output::render(report, c.format, &style));
+        emit(&text);
     }
     write_outputs(report, c)
 }
