@@ -189,7 +189,10 @@ pub(crate) fn push_finding(node: Node, finding: RawFinding) -> RhaiResult<usize>
 pub(crate) fn push_applied(node: Node) -> RhaiResult<()> {
     CONTEXT.with_borrow_mut(|c| match c {
         Some(c) if c.doc.generation == node.generation => {
-            c.applied.push(node.id);
+            // A rule in a loop says the same table again and again: keep one.
+            if c.applied.last() != Some(&node.id) {
+                c.applied.push(node.id);
+            }
             Ok(())
         }
         _ => err("this node belongs to another estate or rule call"),

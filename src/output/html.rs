@@ -19,6 +19,8 @@ const MAX_LINES: usize = 6;
 /// Most findings listed in full per report: past that a browser struggles and nobody
 /// reads on; the matrix still counts every one.
 const MAX_FINDINGS: usize = 2000;
+/// Most matrix rows per estate; blocked subjects come first, so none of them is cut.
+const MAX_ROWS: usize = 5000;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#111}\
 h1{font-size:1.6em}h2{border-bottom:2px solid #333;margin-top:2em}\
@@ -229,7 +231,11 @@ fn matrix(
         let _ = write!(out, "<th>{}</th>", text(c));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
-    for (subject, cells) in rows {
+    let mut order: Vec<(&&str, &BTreeMap<&str, Cell>)> = rows.iter().collect();
+    order.sort_by_key(|(subject, _)| !blocked.contains(**subject));
+    let hidden = order.len().saturating_sub(MAX_ROWS);
+    order.truncate(MAX_ROWS);
+    for (subject, cells) in order {
         let status = if blocked.contains(subject) {
             "blocked"
         } else if complete {
@@ -256,6 +262,12 @@ fn matrix(
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"omitted\" data-omitted-rows=\"{hidden}\">{hidden} more subject(s), none of them blocked, not listed here.</p>"
+        );
+    }
 }
 
 fn findings<'r>(

@@ -388,3 +388,42 @@ fn a_flood_of_findings_is_listed_up_to_a_cap_and_counted_in_full() {
     // The matrix still holds the server every finding counts for.
     assert_eq!(matrix(&doc)["servers[\"hq\"]"].1["R21"], "fail");
 }
+
+#[test]
+fn a_huge_matrix_is_cut_after_the_blocked_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("site");
+    std::fs::create_dir(&rules).unwrap();
+    // Applies to every server; fails only the one named `bad`.
+    std::fs::write(
+        rules.join("named.rhai"),
+        "//! severity: error\n//! title: Named\n//! requirement: R21\n//! ## What it does\n//! Flags.\n//! ## How to fix\n//! Nothing.\nfn check(estate) { for s in estate.servers { applies(s); applies(s); if s.name == \"bad\" { fail(s, \"name\", \"bad\"); } } }\n",
+    )
+    .unwrap();
+    let mut estate = String::new();
+    for i in 0..5004 {
+        estate.push_str(&format!("[[servers]]\nname = \"s{i:05}\"\n"));
+    }
+    estate.push_str("[[servers]]\nname = \"bad\"\n");
+    // A site pack may declare its own rows.
+    std::fs::write(
+        rules.join("_schema.toml"),
+        "[readiness]\nsubjects = \"servers\"\n",
+    )
+    .unwrap();
+    let (_, doc, _, code) = both(
+        dir.path(),
+        &estate,
+        &["--no-builtin", "--rules", rules.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    let rows: Vec<_> = doc.select(&sel("table.matrix tbody tr")).collect();
+    assert_eq!(rows.len(), 5000);
+    // The blocked server sorts last by name but is listed first.
+    assert_eq!(
+        rows[0].value().attr("data-subject"),
+        Some("servers[\"bad\"]")
+    );
+    let omitted = doc.select(&sel("p.omitted")).next().unwrap();
+    assert_eq!(omitted.value().attr("data-omitted-rows"), Some("5"));
+}
