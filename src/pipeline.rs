@@ -44,12 +44,15 @@ fn progress_bar(
     Some(bar)
 }
 
-/// An estate to check: a file, text obtained elsewhere (such as from git), or, on one
-/// side of a diff, a file that side does not have.
+/// An estate to check: a file, text obtained elsewhere, a git base's version, or, on
+/// one side of a diff, a file that side does not have.
 #[derive(Debug, Clone)]
 pub enum Input {
     Path(PathBuf),
+    /// Text read elsewhere: standard input, an editor's buffer, a fixed file.
     Text(Arc<Source>),
+    /// A file as a git base had it: compared against, so an empty one is no failure.
+    Base(Arc<Source>),
     Absent(String),
 }
 
@@ -176,7 +179,8 @@ pub fn load_estates(inputs: &[Input], max_file_size: u64) -> (Vec<Estate>, Vec<F
         .enumerate()
         .map(|(index, input)| match input {
             Input::Path(p) => Some(load_one(index, p, max_file_size)),
-            Input::Text(source) => Some(parse_source(index, source.clone())),
+            Input::Text(source) => Some(parse_source(index, source.clone()).and_then(not_empty)),
+            Input::Base(source) => Some(parse_source(index, source.clone())),
             Input::Absent(_) => None,
         })
         .collect();
@@ -193,8 +197,12 @@ pub fn load_estates(inputs: &[Input], max_file_size: u64) -> (Vec<Estate>, Vec<F
 
 fn load_one(index: usize, path: &Path, max: u64) -> Result<Estate, Vec<Failure>> {
     let source = files::read_text_capped(path, max).map_err(|f| vec![*f])?;
-    let estate = parse_source(index, Arc::new(source))?;
-    // An estate that says nothing would pass every rule: a gate must not pass on it.
+    not_empty(parse_source(index, Arc::new(source))?)
+}
+
+/// An estate that says nothing would pass every rule: a gate must not pass on it,
+/// whether it came from a file, standard input or an editor.
+fn not_empty(estate: Estate) -> Result<Estate, Vec<Failure>> {
     if estate.doc.children(estate::ROOT).is_empty() {
         return Err(vec![Failure::located(
             FailureKind::NothingToCheck,
@@ -287,7 +295,7 @@ pub fn check_paths(
 fn file_key(settings: &Settings, input: &Input) -> String {
     match input {
         Input::Path(p) => files::relative_to(&settings.root, p),
-        Input::Text(source) => source.name().to_string(),
+        Input::Text(source) | Input::Base(source) => source.name().to_string(),
         Input::Absent(name) => name.clone(),
     }
 }

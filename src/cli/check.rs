@@ -259,7 +259,7 @@ fn git_pairs(
     for name in names {
         let base_input = match base.show(&name)? {
             Some(bytes) => match files::source_from_bytes(format!("{name}@{rev}"), bytes) {
-                Ok(source) => Input::Text(Arc::new(source)),
+                Ok(source) => Input::Base(Arc::new(source)),
                 Err(f) => {
                     failures.push(*f);
                     Input::Absent(format!("{name}@{rev}"))

@@ -112,6 +112,34 @@ fn an_estate_can_come_from_standard_input() {
 }
 
 #[test]
+fn an_empty_standard_input_is_nothing_to_check_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    // A rule that says nothing about an estate without servers.
+    std::fs::write(
+        dir.path().join("quiet.rhai"),
+        "//! severity: error\n//! title: Quiet\n//! ## What it does\n//! Checks servers.\n//! ## How to fix\n//! Fix them.\nfn check(estate) { for s in estate.servers.items() { fail(s, \"name\", \"x\"); } }\n",
+    )
+    .unwrap();
+    for text in ["", "# nothing but a comment\n"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .args(["check", "-", "--no-builtin", "--format", "json", "--rules"])
+            .arg(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(text.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{json}");
+        assert_eq!(json["failures"][0]["kind"], "nothing-to-check", "{json}");
+    }
+}
+
+#[test]
 fn force_color_colours_a_pipe_unless_no_color_says_otherwise() {
     let limit = Duration::from_secs(60);
     // The test runner sets NO_COLOR=1; an empty NO_COLOR is unset.
