@@ -344,6 +344,15 @@ pub fn prepare(settings: &Settings) -> Prepared {
     let mut failures = set.failures;
     let mut rules = set.rules;
     failures.extend(choose(&mut rules, settings));
+    // Checking with no rule would pass anything. (A rule that failed to load is its own
+    // failure already.)
+    if rules.is_empty() && failures.is_empty() {
+        failures.push(Failure::unlocated(
+            FailureKind::NothingToCheck,
+            "",
+            "no rule to run: the built-in pack is off (--no-builtin or `builtin = false`) or every rule is ignored, and no rule directory gives one",
+        ));
+    }
     let own_docs = own::docs();
     let ids: Vec<String> = rules
         .iter()

@@ -120,7 +120,7 @@ impl fmt::Debug for FailureDiag<'_> {
 }
 impl fmt::Display for FailureDiag<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.f.source.is_none() {
+        if self.f.source.is_none() && !self.f.file.is_empty() {
             write!(f, "{}: {}", escape(&self.f.file), escape(&self.f.message))
         } else {
             f.write_str(&escape(&self.f.message))

@@ -112,6 +112,26 @@ fn an_estate_can_come_from_standard_input() {
 }
 
 #[test]
+fn a_run_with_no_rule_is_nothing_to_check_not_a_pass() {
+    for extra in [&["--no-builtin"][..], &["--ignore", "officescan/*"]] {
+        let mut args = vec!["check", VIOLATIONS, "--format", "json"];
+        args.extend_from_slice(extra);
+        let Run { json, code, .. } = run(&args);
+        assert_eq!(code, 2, "{extra:?}: {json}");
+        assert_eq!(json["failures"][0]["kind"], "nothing-to-check", "{json}");
+    }
+    // Site rules alone are rules: the run goes on.
+    let Run { code, .. } = run(&[
+        "check",
+        VIOLATIONS,
+        "--no-builtin",
+        "--rules",
+        "tests/data/site-pack",
+    ]);
+    assert_ne!(code, 2);
+}
+
+#[test]
 fn an_empty_standard_input_is_nothing_to_check_not_a_pass() {
     let dir = tempfile::tempdir().unwrap();
     // A rule that says nothing about an estate without servers.
