@@ -169,11 +169,7 @@ pub fn insertion(doc: &Doc, table: NodeId, key: &str, value: &str) -> Option<Edi
     if opening.is_some() && opening != Some(b'[') {
         return None;
     }
-    let newline = if text.split('\n').next().is_some_and(|l| l.ends_with('\r')) {
-        "\r\n"
-    } else {
-        "\n"
-    };
+    let newline = newline_of(text);
     let (after, indent) = match (last_key_value(doc, table), opening) {
         (Some((end, key_start)), _) => {
             let line_start = text[..key_start].rfind('\n').map_or(0, |i| i + 1);
@@ -188,13 +184,29 @@ pub fn insertion(doc: &Doc, table: NodeId, key: &str, value: &str) -> Option<Edi
     } else {
         ""
     };
-    let line_end = text[after..].find('\n').map_or(text.len(), |i| after + i);
-    let line_end = if text[..line_end].ends_with('\r') {
-        line_end - 1
+    Some(at(
+        line_end(text, after),
+        format!("{newline}{indent}{key} = {value}"),
+    ))
+}
+
+/// The line break the file uses, judged by its first line.
+pub fn newline_of(text: &str) -> &'static str {
+    if text.split('\n').next().is_some_and(|l| l.ends_with('\r')) {
+        "\r\n"
     } else {
-        line_end
-    };
-    Some(at(line_end, format!("{newline}{indent}{key} = {value}")))
+        "\n"
+    }
+}
+
+/// Where the line holding byte `at` ends, before its line break.
+pub fn line_end(text: &str, at: usize) -> usize {
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    if text[..end].ends_with('\r') {
+        end - 1
+    } else {
+        end
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 
 use super::map::Entry;
 use super::merge::Summary;
-use crate::engine::fix::{insertion, is_key_value, last_key_value};
+use crate::engine::fix::{insertion, is_key_value, last_key_value, line_end, newline_of};
 use crate::estate::{doc::Value as V, load, Doc, NodeId, Source, ROOT};
 use crate::report::Edit;
 use std::collections::HashMap;
@@ -48,11 +48,7 @@ pub fn refresh(
     let mut seen = vec![false; items.len()];
     let mut edits: Vec<Edit> = Vec::new();
     let mut added = String::new();
-    let newline = if text.split('\n').next().is_some_and(|l| l.ends_with('\r')) {
-        "\r\n"
-    } else {
-        "\n"
-    };
+    let newline = newline_of(text);
     for e in entries {
         let Some(&i) = index.get(e.key.as_str()) else {
             added.push_str(newline);
@@ -122,15 +118,9 @@ pub fn refresh(
             return None;
         }
         let (end, _) = last_key_value(&doc, last)?;
-        let line_end = text[end..].find('\n').map_or(text.len(), |n| end + n);
-        let line_end = if text[..line_end].ends_with('\r') {
-            line_end - 1
-        } else {
-            line_end
-        };
         edits.push(Edit {
             replacement: format!("{newline}{}", added.trim_end_matches(['\r', '\n'])),
-            offset: line_end,
+            offset: line_end(text, end),
             length: 0,
         });
     }
