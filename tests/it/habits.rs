@@ -82,27 +82,35 @@ fn the_rule_source_is_shown_only_with_verbose() {
     assert!(stdout.contains("reported here") && stdout.contains(".rhai"));
 }
 
+/// Runs the binary with `args`, `bytes` on its standard input.
+fn check_stdin(args: &[&str], bytes: &[u8]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(bytes)?;
+            child.wait_with_output()
+        })
+        .unwrap()
+}
+
 #[test]
 fn an_estate_can_come_from_standard_input() {
     let text = std::fs::read(VIOLATIONS).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .args([
+    let out = check_stdin(
+        &[
             "check",
             "-",
             "--stdin-filename",
             "pasted.toml",
             "--format",
             "concise",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(&text)?;
-            child.wait_with_output()
-        })
-        .unwrap();
+        ],
+        &text,
+    );
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -141,18 +149,17 @@ fn an_empty_standard_input_is_nothing_to_check_not_a_pass() {
     )
     .unwrap();
     for text in ["", "# nothing but a comment\n"] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_preflight"))
-            .args(["check", "-", "--no-builtin", "--format", "json", "--rules"])
-            .arg(dir.path())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child.stdin.take().unwrap().write_all(text.as_bytes())?;
-                child.wait_with_output()
-            })
-            .unwrap();
+        let rules = dir.path().to_str().unwrap();
+        let args = [
+            "check",
+            "-",
+            "--no-builtin",
+            "--format",
+            "json",
+            "--rules",
+            rules,
+        ];
+        let out = check_stdin(&args, text.as_bytes());
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(out.status.code(), Some(2), "{json}");
         assert_eq!(json["failures"][0]["kind"], "nothing-to-check", "{json}");
