@@ -236,7 +236,7 @@ impl Reader<'_> {
 
     /// A problem with the key of node `id` (an unknown key).
     fn key_problem(&mut self, id: NodeId, message: String) {
-        self.located(self.doc.node(id).key_span(), message);
+        self.located(self.doc.key_span(id), message);
     }
 
     fn located(&mut self, span: std::ops::Range<usize>, message: String) {
@@ -245,14 +245,14 @@ impl Reader<'_> {
     }
 
     fn entries(&self, id: NodeId) -> Vec<(String, NodeId)> {
-        match &self.doc.node(id).value {
-            Value::Table(t) => t.entries.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        match self.doc.value(id) {
+            Value::Table(t) => t.iter().map(|(k, v)| (k.to_string(), v)).collect(),
             _ => Vec::new(),
         }
     }
 
     fn int(&mut self, id: NodeId, key: &str) -> Option<u64> {
-        match self.doc.node(id).value {
+        match self.doc.value(id) {
             Value::Int(i) if i > 0 => Some(i as u64),
             _ => {
                 self.problem(id, format!("`{key}` must be a positive integer"));
@@ -273,7 +273,7 @@ impl Reader<'_> {
         };
         for (key, id) in self.entries(ROOT) {
             match key.as_str() {
-                "rule_dirs" => match &self.doc.node(id).value {
+                "rule_dirs" => match self.doc.value(id) {
                     Value::Array(items) => {
                         for item in items.iter() {
                             match self.doc.str_of(*item) {
@@ -287,7 +287,7 @@ impl Reader<'_> {
                     }
                     _ => self.problem(id, "`rule_dirs` must be an array of directory names".into()),
                 },
-                "builtin" => match self.doc.node(id).value {
+                "builtin" => match self.doc.value(id) {
                     Value::Bool(b) => config.builtin = Some(b),
                     _ => self.problem(id, "`builtin` must be true or false".into()),
                 },
@@ -345,7 +345,7 @@ impl Reader<'_> {
             out.push(LevelEntry {
                 pattern: rule,
                 level,
-                span: self.doc.node(level_id).key_span(),
+                span: self.doc.key_span(level_id),
             });
         }
         out
@@ -392,7 +392,7 @@ impl Reader<'_> {
 
     /// An array of glob strings; each bad one is a located problem.
     fn globs(&mut self, id: NodeId, key: &str) -> Vec<String> {
-        let Value::Array(items) = &self.doc.node(id).value else {
+        let Value::Array(items) = self.doc.value(id) else {
             self.problem(
                 id,
                 format!("`{key}` must be an array of globs such as \"estates/**/*.toml\""),
@@ -400,7 +400,7 @@ impl Reader<'_> {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for item in items.clone().iter() {
+        for item in items.iter() {
             match self
                 .doc
                 .str_of(*item)
@@ -417,7 +417,7 @@ impl Reader<'_> {
     fn read_limits(&mut self, id: NodeId, config: &mut Config) {
         for (key, v) in self.entries(id) {
             match key.as_str() {
-                "timeout" => match self.doc.node(v).value {
+                "timeout" => match self.doc.value(v) {
                     Value::Int(i) if i > 0 => config.timeout = Some(Duration::from_secs(i as u64)),
                     Value::Float(x) if x > 0.0 && x.is_finite() => {
                         config.timeout = Some(Duration::from_secs_f64(x))

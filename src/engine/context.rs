@@ -160,12 +160,12 @@ fn shared_str(s: &str) -> ImmutableString {
 
 /// Scalars become plain Rhai values; tables and arrays become nodes.
 pub(crate) fn to_dynamic(doc: &Doc, id: NodeId) -> Dynamic {
-    match &doc.node(id).value {
+    match doc.value(id) {
         V::Str(s) => Dynamic::from(s.clone()),
         V::Raw(..) => Dynamic::from(shared_str(doc.str_of(id).unwrap_or(""))),
-        V::Int(i) => Dynamic::from_int(*i),
-        V::Float(x) => Dynamic::from_float(*x),
-        V::Bool(b) => Dynamic::from_bool(*b),
+        V::Int(i) => Dynamic::from_int(i),
+        V::Float(x) => Dynamic::from_float(x),
+        V::Bool(b) => Dynamic::from_bool(b),
         V::Datetime(d) => Dynamic::from(d.to_string()),
         V::Array(_) | V::Table(_) => Dynamic::from(Node {
             generation: doc.generation,

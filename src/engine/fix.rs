@@ -40,7 +40,7 @@ pub fn place(doc: &Doc, table: NodeId, key: &str, fixes: &[RawFix]) -> Option<Fi
                     return None;
                 }
                 said.push(format!("rename `{}` to `{written}`", short(key)));
-                edits.push(replace(doc.node(child).key_span(), written));
+                edits.push(replace(doc.key_span(child), written));
             }
             RawFix::Insert { name, key, value } => {
                 if doc.get(table, name).is_some() {
@@ -104,9 +104,9 @@ fn short(s: &str) -> String {
 pub fn is_key_value(doc: &Doc, node: NodeId) -> bool {
     let n = doc.node(node);
     let text = doc.source.text();
-    n.key_span != n.span
-        && !in_header(text, n.key_span().start)
-        && text[n.key_span().end..]
+    doc.key_span(node) != n.span()
+        && !in_header(text, doc.key_span(node).start)
+        && text[doc.key_span(node).end..]
             .trim_start_matches([' ', '\t'])
             .starts_with('=')
 }
@@ -126,12 +126,12 @@ pub fn last_key_value(doc: &Doc, table: NodeId) -> Option<(usize, usize)> {
         .filter_map(|c| {
             let n = doc.node(c);
             if is_key_value(doc, c) {
-                Some((n.span().end, n.key_span().start))
-            } else if n.key_span == n.span
-                && !in_header(text, n.key_span().start)
-                && text[n.key_span().end..].starts_with('.')
+                Some((n.span().end, doc.key_span(c).start))
+            } else if doc.key_span(c) == n.span()
+                && !in_header(text, doc.key_span(c).start)
+                && text[doc.key_span(c).end..].starts_with('.')
             {
-                last_key_value(doc, c).map(|(end, _)| (end, n.key_span().start))
+                last_key_value(doc, c).map(|(end, _)| (end, doc.key_span(c).start))
             } else {
                 None
             }

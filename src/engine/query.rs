@@ -21,13 +21,13 @@ fn value_eq(doc: &Doc, id: NodeId, want: &Dynamic) -> bool {
             .str_of(id)
             .is_some_and(|s| index.map.get(doc, s).is_some());
     }
-    match &doc.node(id).value {
+    match doc.value(id) {
         V::Str(_) | V::Raw(..) => want
             .read_lock::<ImmutableString>()
             .is_some_and(|w| Some(w.as_str()) == doc.str_of(id)),
-        V::Int(i) => want.as_int().is_ok_and(|w| w == *i),
-        V::Float(x) => want.as_float().is_ok_and(|w| w == *x),
-        V::Bool(b) => want.as_bool().is_ok_and(|w| w == *b),
+        V::Int(i) => want.as_int().is_ok_and(|w| w == i),
+        V::Float(x) => want.as_float().is_ok_and(|w| w == x),
+        V::Bool(b) => want.as_bool().is_ok_and(|w| w == b),
         V::Datetime(d) => want
             .read_lock::<ImmutableString>()
             .is_some_and(|w| w.as_str() == d.to_string()),
@@ -145,10 +145,10 @@ impl ValueSet {
     }
 
     fn contains(&self, doc: &Doc, id: NodeId) -> bool {
-        let hit = match &doc.node(id).value {
+        let hit = match doc.value(id) {
             V::Str(_) | V::Raw(..) => doc.str_of(id).is_some_and(|s| self.strs.contains(s)),
             V::Datetime(d) => self.strs.contains(&d.to_string()),
-            V::Int(i) => self.ints.contains(i),
+            V::Int(i) => self.ints.contains(&i),
             _ => false,
         };
         hit || self.rest.iter().any(|w| value_eq(doc, id, w))
@@ -264,11 +264,11 @@ impl Query {
             let ids: &[NodeId] = match &self.base {
                 Base::Empty => &[],
                 Base::Ids(ids) => ids,
-                Base::Children(id) => match &doc.node(*id).value {
+                Base::Children(id) => match doc.value(*id) {
                     V::Array(items) => items,
                     V::Table(t) => {
-                        for (_, v) in t.entries.iter() {
-                            if !visit(*v)? {
+                        for (_, v) in t.iter() {
+                            if !visit(v)? {
                                 break;
                             }
                         }

@@ -56,9 +56,9 @@ impl<'a> Subjects<'a> {
         while cur != ROOT {
             let data = doc.node(cur);
             let array = data.parent;
-            if matches!(data.seg, Seg::Index(_)) && array != ROOT {
+            if data.seg() == Seg::Index && array != ROOT {
                 let a = doc.node(array);
-                if let (Seg::Key, ROOT) = (&a.seg, a.parent) {
+                if let (Seg::Key, ROOT) = (a.seg(), a.parent) {
                     return Some((doc.key_of(array)?, cur));
                 }
             }

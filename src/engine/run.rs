@@ -166,7 +166,7 @@ pub fn run_one(
 fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding) -> Finding {
     let (child, mut span) = doc.label_span(raw.node, &raw.key);
     if let (true, Some(c)) = (raw.on_key, child) {
-        span = doc.node(c).key_span();
+        span = doc.key_span(c);
     }
     let path = match child {
         Some(c) => doc.path(c),

@@ -279,7 +279,7 @@ fn record(
 }
 
 fn shown(doc: &Doc, id: NodeId) -> String {
-    match &doc.node(id).value {
+    match doc.value(id) {
         V::Str(_) | V::Raw(..) => doc.str_of(id).unwrap_or_default().to_string(),
         _ => doc.type_name(id).to_string(),
     }
@@ -317,13 +317,13 @@ fn table_violations(
     spec: &Spec,
     out: &mut Vec<Dynamic>,
 ) -> Result<(), Box<EvalAltResult>> {
-    let V::Table(t) = &doc.node(table).value else {
+    let V::Table(t) = doc.value(table) else {
         return Ok(());
     };
     let known = || spec.keys.iter().map(|(k, _)| k.as_str());
-    for (key, child) in t.entries.iter() {
+    for (key, child) in t.iter() {
         budget::charge(1)?;
-        let Some(expect) = spec.by_key.get(&**key).map(|&i| &spec.keys[i].1) else {
+        let Some(expect) = spec.by_key.get(key).map(|&i| &spec.keys[i].1) else {
             let hint = suggest(key, known())?;
             out.push(record(
                 doc,
@@ -336,7 +336,7 @@ fn table_violations(
             ));
             continue;
         };
-        let actual = doc.type_name(*child);
+        let actual = doc.type_name(child);
         let bad = match expect {
             Expect::Any => None,
             Expect::Type(t) => (actual != *t).then(|| ("type", t.to_string(), None)),
@@ -344,13 +344,13 @@ fn table_violations(
                 if actual != "array" {
                     Some(("type", format!("array of {t}s"), None))
                 } else {
-                    doc.children(*child)
+                    doc.children(child)
                         .iter()
                         .any(|c| doc.type_name(*c) != *t)
                         .then(|| ("type", format!("array of {t}s"), None))
                 }
             }
-            Expect::Address(kind) => match doc.str_of(*child) {
+            Expect::Address(kind) => match doc.str_of(child) {
                 None => Some(("type", "string".to_string(), None)),
                 Some(s) => {
                     let ok = if *kind == "ipv4" {
@@ -366,13 +366,13 @@ fn table_violations(
                     (!ok).then(|| ("address", what.to_string(), None))
                 }
             },
-            Expect::OneOf(allowed) => match doc.str_of(*child) {
+            Expect::OneOf(allowed) => match doc.str_of(child) {
                 None => Some(("type", "string".to_string(), None)),
                 Some(s) => misspelt(s, allowed)?.map(|hint| ("spelling", allowed.join(", "), hint)),
             },
         };
         if let Some((kind, expected, hint)) = bad {
-            let found = (actual.to_string(), shown(doc, *child));
+            let found = (actual.to_string(), shown(doc, child));
             out.push(record(doc, table, key, kind, expected, found, hint));
         }
     }

@@ -1,11 +1,10 @@
 //! Turning TOML text into a [`Doc`]: parsing with spans, TOML 1.0 conformance checks
 //! the parser leaves to later stages, and conversion into the node arena.
 
-use super::doc::{Doc, NodeData, NodeId, Seg, Table, Value};
+use super::doc::{Arena, Doc, Init, NodeId, Seg, NO_PARENT};
 use super::pieces;
 use super::source::Source;
 use rhai::ImmutableString;
-use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 use toml::de::{DeTable, DeValue};
@@ -48,14 +47,14 @@ pub(super) fn parse_in_pieces_of(
     let text = source.text();
     let starts = pieces::scan(text, piece).map_err(|e| vec![e])?;
     if !starts.is_empty() {
-        if let Some(nodes) = pieces::parse_pieces(text, &starts) {
-            return Ok(Doc::new(source.clone(), nodes));
+        if let Some(arena) = pieces::parse_pieces(text, &starts) {
+            return Ok(Doc::new(source.clone(), arena));
         }
     }
     let mut builder = Builder::new(text, 0);
     let problems = builder.parse_piece();
     if problems.is_empty() {
-        Ok(Doc::new(source.clone(), builder.nodes))
+        Ok(Doc::new(source.clone(), builder.arena))
     } else {
         Err(problems)
     }
@@ -66,8 +65,7 @@ fn first_line(message: &str) -> String {
 }
 
 pub(super) struct Builder<'t> {
-    pub(super) nodes: Vec<NodeData>,
-    keys: HashMap<String, Arc<str>>,
+    pub(super) arena: Arena,
     problems: Vec<SyntaxError>,
     /// The piece being parsed, and where it starts in the file.
     text: &'t str,
@@ -77,8 +75,7 @@ pub(super) struct Builder<'t> {
 impl<'t> Builder<'t> {
     pub(super) fn new(text: &'t str, offset: usize) -> Self {
         Builder {
-            nodes: Vec::new(),
-            keys: HashMap::new(),
+            arena: Arena::default(),
             problems: Vec::new(),
             text,
             offset,
@@ -94,7 +91,7 @@ impl<'t> Builder<'t> {
             .collect();
         let span = root.span();
         let root = Spanned::new(span, DeValue::Table(root.into_inner()));
-        self.add(&root, None, u32::MAX, Seg::Root);
+        self.add(&root, None, NO_PARENT, Seg::Root);
         problems.append(&mut self.problems);
         for p in &mut problems {
             p.span = p.span.start + self.offset..p.span.end + self.offset;
@@ -104,15 +101,6 @@ impl<'t> Builder<'t> {
         problems
     }
 
-    fn intern(&mut self, key: &str) -> Arc<str> {
-        if let Some(k) = self.keys.get(key) {
-            return k.clone();
-        }
-        let k: Arc<str> = Arc::from(key);
-        self.keys.insert(key.to_string(), k.clone());
-        k
-    }
-
     fn add(
         &mut self,
         value: &Spanned<DeValue<'_>>,
@@ -120,18 +108,9 @@ impl<'t> Builder<'t> {
         parent: NodeId,
         seg: Seg,
     ) -> NodeId {
-        let id = self.nodes.len() as NodeId;
         let span = value.span();
-        let key_span = key_span.unwrap_or(span.clone());
         let at = self.offset;
-        self.nodes.push(NodeData {
-            value: Value::Bool(false),
-            span: ((span.start + at) as u32, (span.end + at) as u32),
-            key_span: ((key_span.start + at) as u32, (key_span.end + at) as u32),
-            parent,
-            seg,
-        });
-        let converted = match value.get_ref() {
+        let init = match value.get_ref() {
             DeValue::String(s) => {
                 self.check_escapes(span.clone());
                 let raw = &self.text[span.clone()];
@@ -144,64 +123,70 @@ impl<'t> Builder<'t> {
                     && (quote == Some('\'') || !raw.contains('\\'))
                     && raw.get(1..raw.len() - 1) == Some(s.as_ref());
                 if plain {
-                    Value::Raw((span.start + at + 1) as u32, (span.end + at - 1) as u32)
+                    Init::Raw
                 } else {
-                    Value::Str(ImmutableString::from(s.as_ref()))
+                    Init::Str(ImmutableString::from(s.as_ref()))
                 }
             }
             DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
-                Ok(n) => Value::Int(n),
+                Ok(n) => Init::Int(n),
                 Err(_) => {
                     self.problems
-                        .push(SyntaxError::new(span, "invalid integer"));
-                    Value::Int(0)
+                        .push(SyntaxError::new(span.clone(), "invalid integer"));
+                    Init::Int(0)
                 }
             },
             DeValue::Float(f) => match parse_float(f.as_str()) {
-                Some(x) => Value::Float(x),
+                Some(x) => Init::Float(x),
                 None => {
-                    self.problems.push(SyntaxError::new(span, "invalid float"));
-                    Value::Float(0.0)
+                    self.problems
+                        .push(SyntaxError::new(span.clone(), "invalid float"));
+                    Init::Float(0.0)
                 }
             },
-            DeValue::Boolean(b) => Value::Bool(*b),
+            DeValue::Boolean(b) => Init::Bool(*b),
             DeValue::Datetime(d) => {
                 if d.time.is_some_and(|t| t.second.is_none()) {
                     self.problems.push(SyntaxError::new(
-                        span,
+                        span.clone(),
                         "times must have seconds in TOML 1.0",
                     ));
                 }
-                Value::Datetime(Box::new(*d))
+                Init::Datetime(*d)
             }
+            DeValue::Array(_) => Init::Array,
+            DeValue::Table(_) => Init::Table,
+        };
+        let id = self.arena.push(
+            init,
+            span.start + at..span.end + at,
+            key_span.map(|k| k.start + at..k.end + at),
+            parent,
+            seg,
+        );
+        match value.get_ref() {
             DeValue::Array(items) => {
                 let ids: Vec<NodeId> = items
                     .iter()
-                    .enumerate()
-                    .map(|(i, item)| self.add(item, None, id, Seg::Index(i as u32)))
+                    .map(|item| self.add(item, None, id, Seg::Index))
                     .collect();
-                Value::Array(ids)
+                self.arena.set_array(id, ids);
             }
             DeValue::Table(table) => {
                 if self.text.as_bytes().get(span.start) == Some(&b'{') {
-                    self.check_inline_table(span.clone());
+                    self.check_inline_table(span);
                 }
-                Value::Table(self.add_table(table, id))
+                let mut entries = Vec::with_capacity(table.len());
+                for (k, v) in table.iter() {
+                    let key = self.arena.keys.intern(k.get_ref());
+                    self.check_escapes(k.span());
+                    entries.push((key, self.add(v, Some(k.span()), id, Seg::Key)));
+                }
+                self.arena.set_table(id, &entries);
             }
-        };
-        self.nodes[id as usize].value = converted;
-        id
-    }
-
-    fn add_table(&mut self, table: &DeTable<'_>, id: NodeId) -> Table {
-        let mut entries = Vec::with_capacity(table.len());
-        for (k, v) in table.iter() {
-            let key = self.intern(k.get_ref());
-            self.check_escapes(k.span());
-            let child = self.add(v, Some(k.span()), id, Seg::Key);
-            entries.push((key, child));
+            _ => {}
         }
-        Table::new(entries)
+        id
     }
 
     /// `\x..` and `\e` escapes are TOML 1.1; 1.0 refuses them.
@@ -339,7 +324,7 @@ mod tests {
     #[test]
     fn nodes_stay_small_and_keys_come_from_the_parent() {
         // The arena holds one of these per value: most of a big estate's memory.
-        assert!(std::mem::size_of::<NodeData>() <= 64);
+        assert_eq!(std::mem::size_of::<crate::estate::doc::NodeData>(), 24);
         let mut text = String::from("[big]\n");
         for i in 0..100 {
             text.push_str(&format!("\"k {i}\" = {{ v = {i} }}\n"));
@@ -355,6 +340,23 @@ mod tests {
     }
 
     #[test]
+    fn key_spans_of_any_length_read_back() {
+        let long = "k".repeat(70_000);
+        let text = format!("short = 1\n\"{long}\" = [1, 2]\n[t]\n{long} = 3\n");
+        let d = doc(&text).unwrap();
+        let short = d.get(ROOT, "short").unwrap();
+        assert_eq!(&text[d.key_span(short)], "short");
+        let quoted = d.get(ROOT, &long).unwrap();
+        assert_eq!(&text[d.key_span(quoted)], format!("\"{long}\""));
+        let bare = d.get(d.get(ROOT, "t").unwrap(), &long).unwrap();
+        assert_eq!(&text[d.key_span(bare)], long);
+        // Array elements point at themselves.
+        let second = d.children(quoted)[1];
+        assert_eq!(&text[d.key_span(second)], "2");
+        assert_eq!(d.index_of(second), Some(1));
+    }
+
+    #[test]
     fn strings_read_back_decoded() {
         let d = doc(
             "a = \"plain é\"\nb = \"tab\\tx\"\nc = 'C:\\dir'\nd = \"\"\"\nline\"\"\"\ne = ''\n",
@@ -367,8 +369,8 @@ mod tests {
         assert_eq!(get("d"), "line");
         assert_eq!(get("e"), "");
         assert!(matches!(
-            d.node(d.get(ROOT, "a").unwrap()).value,
-            Value::Raw(..)
+            d.value(d.get(ROOT, "a").unwrap()),
+            crate::estate::Value::Raw(_)
         ));
     }
 

@@ -2,14 +2,13 @@
 //! pieces in parallel, and joining their arenas. Any join that is not a plain append to
 //! an array of tables gives up, and the caller parses the file in one piece.
 
-use super::doc::{NodeData, NodeId, Seg, Table, Value, ROOT};
+use super::doc::{Arena, Kind, NodeId, ROOT};
 use super::load::{skip_string, Builder, SyntaxError, MAX_DEPTH};
-use std::sync::Arc;
 
 /// Files above this size are parsed in pieces cut at top-level `[[...]]` headers.
 pub(super) const PIECE: usize = 512 << 10;
 
-pub(super) fn parse_pieces(text: &str, starts: &[usize]) -> Option<Vec<NodeData>> {
+pub(super) fn parse_pieces(text: &str, starts: &[usize]) -> Option<Arena> {
     use rayon::prelude::*;
     let mut bounds = vec![0];
     bounds.extend_from_slice(starts);
@@ -18,13 +17,13 @@ pub(super) fn parse_pieces(text: &str, starts: &[usize]) -> Option<Vec<NodeData>
     // A few pieces at a time: every piece's arena is joined and dropped before the
     // next batch is parsed, so peak memory stays near the final arena's size.
     let batch = rayon::current_num_threads().max(1);
-    let mut acc: Option<Vec<NodeData>> = None;
+    let mut acc: Option<Arena> = None;
     for group in ranges.chunks(batch) {
-        let pieces: Vec<Option<Vec<NodeData>>> = group
+        let pieces: Vec<Option<Arena>> = group
             .par_iter()
             .map(|&(start, end)| {
                 let mut b = Builder::new(&text[start..end], start);
-                b.parse_piece().is_empty().then_some(b.nodes)
+                b.parse_piece().is_empty().then_some(b.arena)
             })
             .collect();
         for piece in pieces {
@@ -33,8 +32,12 @@ pub(super) fn parse_pieces(text: &str, starts: &[usize]) -> Option<Vec<NodeData>
                 None => {
                     // Reserve for the whole file, estimated from the first piece's density.
                     let mut first = piece;
-                    let est = first.len() as f64 * text.len() as f64 / ranges[0].1.max(1) as f64;
-                    first.reserve((est * 1.02) as usize - first.len().min((est * 1.02) as usize));
+                    let scale = text.len() as f64 / ranges[0].1.max(1) as f64 * 1.02;
+                    let more =
+                        |n: usize| (n as f64 * scale) as usize - n.min((n as f64 * scale) as usize);
+                    first.nodes.reserve(more(first.nodes.len()));
+                    first.entries.reserve(more(first.entries.len()));
+                    first.tables.reserve(more(first.tables.len()));
                     acc = Some(first);
                 }
                 Some(acc) => {
@@ -50,49 +53,24 @@ pub(super) fn parse_pieces(text: &str, starts: &[usize]) -> Option<Vec<NodeData>
 
 /// An array created by `[[key]]` headers. Its span is the first header; a static
 /// array whose text starts with `[[` holds an array first, never a table.
-fn is_array_of_tables(nodes: &[NodeData], id: NodeId, text: &str) -> bool {
-    let node = &nodes[id as usize];
-    match &node.value {
-        Value::Array(items) => {
-            text.get(node.span()).is_some_and(|t| t.starts_with("[["))
-                && items
-                    .first()
-                    .is_some_and(|c| matches!(nodes[*c as usize].value, Value::Table(_)))
-        }
-        _ => false,
-    }
+fn is_array_of_tables(arena: &mut Arena, id: NodeId, text: &str) -> bool {
+    let header = text
+        .get(arena.nodes[id as usize].span())
+        .is_some_and(|t| t.starts_with("[["));
+    let first = arena.array_mut(id).and_then(|items| items.first().copied());
+    header && first.is_some_and(|c| arena.kind(c) == Kind::Table)
 }
 
 /// Appends a later piece to the arena; false when the pieces do not join cleanly.
-fn join(acc: &mut Vec<NodeData>, piece: Vec<NodeData>, text: &str) -> bool {
-    let base = acc.len() as NodeId - 1;
-    let map = |id: NodeId| if id == ROOT { ROOT } else { id + base };
-    let Value::Table(piece_root) = &piece[0].value else {
+fn join(acc: &mut Arena, piece: Arena, text: &str) -> bool {
+    if piece.nodes.first().map(|n| n.span).is_none() || piece.table_entries(ROOT).is_none() {
         return false;
-    };
-    let added: Vec<(Arc<str>, NodeId)> = piece_root
-        .entries
-        .iter()
-        .map(|(k, v)| (k.clone(), map(*v)))
-        .collect();
-    for mut node in piece.into_iter().skip(1) {
-        node.parent = map(node.parent);
-        node.value = match node.value {
-            Value::Array(items) => Value::Array(items.iter().map(|i| map(*i)).collect()),
-            Value::Table(t) => Value::Table(Table::new(
-                t.entries
-                    .iter()
-                    .map(|(k, v)| (k.clone(), map(*v)))
-                    .collect(),
-            )),
-            other => other,
-        };
-        acc.push(node);
     }
-    let Value::Table(root) = &acc[ROOT as usize].value else {
+    let added = acc.append(piece);
+    let Some(root) = acc.table_entries(ROOT) else {
         return false;
     };
-    let mut entries: Vec<(Arc<str>, NodeId)> = root.entries.to_vec();
+    let mut entries = root.to_vec();
     for (key, id) in added {
         let Some(&(_, existing)) = entries.iter().find(|(k, _)| *k == key) else {
             entries.push((key, id));
@@ -101,23 +79,15 @@ fn join(acc: &mut Vec<NodeData>, piece: Vec<NodeData>, text: &str) -> bool {
         if !is_array_of_tables(acc, existing, text) || !is_array_of_tables(acc, id, text) {
             return false;
         }
-        let Value::Array(moved) =
-            std::mem::replace(&mut acc[id as usize].value, Value::Array(Vec::new()))
-        else {
-            return false;
-        };
-        let Value::Array(kept) = &mut acc[existing as usize].value else {
-            return false;
-        };
-        let first = kept.len();
-        kept.extend_from_slice(&moved);
-        for (i, &child) in moved.iter().enumerate() {
-            let node = &mut acc[child as usize];
-            node.parent = existing;
-            node.seg = Seg::Index((first + i) as u32);
+        let moved = std::mem::take(acc.array_mut(id).expect("an array of tables"));
+        for &child in &moved {
+            acc.nodes[child as usize].parent = existing;
         }
+        acc.array_mut(existing)
+            .expect("an array of tables")
+            .extend_from_slice(&moved);
     }
-    acc[ROOT as usize].value = Value::Table(Table::new(entries));
+    acc.replace_table(ROOT, &entries);
     true
 }
 
@@ -187,15 +157,20 @@ mod tests {
     use super::*;
     use crate::estate::load::parse_in_pieces_of;
     use crate::estate::{Doc, Source};
+    use std::sync::Arc;
 
     type Shape = (String, (u32, u32), (u32, u32), &'static str);
+
+    fn key(r: std::ops::Range<usize>) -> (u32, u32) {
+        (r.start as u32, r.end as u32)
+    }
 
     fn shape(d: &Doc) -> Vec<Shape> {
         let mut out = Vec::new();
         let mut stack = vec![ROOT];
         while let Some(id) = stack.pop() {
             let n = d.node(id);
-            out.push((d.path(id), n.span, n.key_span, d.type_name(id)));
+            out.push((d.path(id), n.span, key(d.key_span(id)), d.type_name(id)));
             stack.extend(d.children(id).into_iter().rev());
         }
         out

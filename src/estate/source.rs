@@ -2,7 +2,9 @@
 //!
 //! The index makes every span lookup a binary search, so rendering a diagnostic
 //! costs the same at the end of a 20 MB file as at its start (miette's stock
-//! `SourceCode` for `str` rescans from byte 0 on every read).
+//! `SourceCode` for `str` rescans from byte 0 on every read). It keeps the start of
+//! every [`STRIDE`]th line only, and counts the few lines between: an index of every
+//! line would be a quarter of a large estate's size again.
 
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 use std::ops::Range;
@@ -13,7 +15,17 @@ pub struct Source {
     name: String,
     text: String,
     /// Built on first use: a clean run over a large file never needs it.
-    line_starts: std::sync::OnceLock<Vec<usize>>,
+    marks: std::sync::OnceLock<Marks>,
+}
+
+/// Lines in the index are this far apart.
+const STRIDE: usize = 32;
+
+/// Where every [`STRIDE`]th line starts, and how many lines there are.
+#[derive(Debug)]
+struct Marks {
+    starts: Vec<usize>,
+    lines: usize,
 }
 
 /// A 1-based line and column (columns count characters).
@@ -28,15 +40,34 @@ impl Source {
         Source {
             name: name.into(),
             text,
-            line_starts: std::sync::OnceLock::new(),
+            marks: std::sync::OnceLock::new(),
         }
     }
 
-    fn starts(&self) -> &[usize] {
-        self.line_starts.get_or_init(|| {
+    fn marks(&self) -> &Marks {
+        self.marks.get_or_init(|| {
             let mut starts = vec![0];
-            starts.extend(memchr_newlines(self.text.as_bytes()).map(|i| i + 1));
-            starts
+            let mut lines = 1;
+            for i in memchr_newlines(self.text.as_bytes()) {
+                if lines % STRIDE == 0 {
+                    starts.push(i + 1);
+                }
+                lines += 1;
+            }
+            Marks { starts, lines }
+        })
+    }
+
+    /// Byte offset where 0-based line `line` starts, if the text has that line.
+    fn line_start(&self, line: usize) -> Option<usize> {
+        let marks = self.marks();
+        if line >= marks.lines {
+            return None;
+        }
+        let from = marks.starts[line / STRIDE];
+        Some(match line % STRIDE {
+            0 => from,
+            n => memchr_newlines(&self.text.as_bytes()[from..]).nth(n - 1)? + from + 1,
         })
     }
 
@@ -50,21 +81,20 @@ impl Source {
 
     /// 0-based index of the line holding byte `offset`.
     pub fn line_of(&self, offset: usize) -> usize {
-        match self.starts().binary_search(&offset) {
-            Ok(i) => i,
+        let starts = &self.marks().starts;
+        let mark = match starts.binary_search(&offset) {
+            Ok(i) => return i * STRIDE,
             Err(i) => i - 1,
-        }
+        };
+        let end = offset.min(self.text.len());
+        mark * STRIDE + memchr_newlines(&self.text.as_bytes()[starts[mark]..end]).count()
     }
 
     /// Byte range of 0-based line `line`, without its line break.
     pub fn line_range(&self, line: usize) -> Range<usize> {
-        let start = self.starts()[line];
-        let mut end = self
-            .starts()
-            .get(line + 1)
-            .copied()
-            .unwrap_or(self.text.len());
+        let start = self.line_start(line).unwrap_or(self.text.len());
         let bytes = self.text.as_bytes();
+        let mut end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
         if end > start && bytes[end - 1] == b'\n' {
             end -= 1;
         }
@@ -78,7 +108,8 @@ impl Source {
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = self.floor_char(offset.min(self.text.len()));
         let line = self.line_of(offset);
-        let column = self.text[self.starts()[line]..offset].chars().count() + 1;
+        let start = self.line_start(line).unwrap_or(offset);
+        let column = self.text[start..offset].chars().count() + 1;
         LineCol {
             line: line + 1,
             column,
@@ -87,7 +118,7 @@ impl Source {
 
     /// Byte offset of a 1-based line and character column, clamped to the text.
     pub fn offset_of(&self, line: usize, column: usize) -> usize {
-        let Some(&start) = self.starts().get(line.saturating_sub(1)) else {
+        let Some(start) = self.line_start(line.saturating_sub(1)) else {
             return self.text.len();
         };
         let range = self.line_range(line.saturating_sub(1));
@@ -99,7 +130,7 @@ impl Source {
     }
 
     pub fn line_count(&self) -> usize {
-        self.starts().len()
+        self.marks().lines
     }
 
     fn floor_char(&self, mut offset: usize) -> usize {
@@ -129,7 +160,8 @@ impl SourceCode for Source {
         let first = self.line_of(start);
         if before == 0 && after == 0 {
             // miette asks for the bare span to learn where a label starts.
-            let column = self.text[self.starts()[first]..self.floor_char(start)]
+            let line_start = self.line_start(first).unwrap_or(0);
+            let column = self.text[line_start..self.floor_char(start)]
                 .chars()
                 .count();
             return Ok(Box::new(MietteSpanContents::new_named(
@@ -143,13 +175,9 @@ impl SourceCode for Source {
         }
         let last = self.line_of(end.saturating_sub(1).max(start));
         let from_line = first.saturating_sub(before);
-        let to_line = (last + after).min(self.starts().len() - 1);
-        let data_start = self.starts()[from_line];
-        let data_end = self
-            .starts()
-            .get(to_line + 1)
-            .copied()
-            .unwrap_or(self.text.len());
+        let to_line = (last + after).min(self.line_count() - 1);
+        let data_start = self.line_start(from_line).unwrap_or(0);
+        let data_end = self.line_start(to_line + 1).unwrap_or(self.text.len());
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
             &self.text.as_bytes()[data_start..data_end],
@@ -186,5 +214,39 @@ mod tests {
         let bare = s.read_span(&(6, 2).into(), 0, 0).unwrap();
         assert_eq!(bare.data(), b"l3");
         assert_eq!((bare.line(), bare.column()), (2, 0));
+    }
+
+    #[test]
+    fn lines_between_index_marks_are_counted() {
+        // Enough lines for several marks, with line ends of both kinds.
+        let mut text = String::new();
+        let mut starts = Vec::new();
+        for i in 0..200 {
+            starts.push(text.len());
+            text.push_str(&format!(
+                "k{i} = {i}{}",
+                if i % 3 == 0 { "\r\n" } else { "\n" }
+            ));
+        }
+        let s = Source::new("x", text.clone());
+        assert_eq!(s.line_count(), 201);
+        for (line, &start) in starts.iter().enumerate() {
+            assert_eq!(s.line_of(start), line);
+            assert_eq!(s.line_of(start + 2), line);
+            assert_eq!(s.line_start(line), Some(start));
+            let range = s.line_range(line);
+            assert_eq!(&text[range], format!("k{line} = {line}"));
+            assert_eq!(
+                s.line_col(start + 1),
+                LineCol {
+                    line: line + 1,
+                    column: 2
+                }
+            );
+            assert_eq!(s.offset_of(line + 1, 2), start + 1);
+        }
+        assert_eq!(s.line_of(text.len()), 200);
+        assert_eq!(s.line_start(201), None);
+        assert_eq!(s.line_range(200), text.len()..text.len());
     }
 }

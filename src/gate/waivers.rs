@@ -64,7 +64,7 @@ fn finding(
 }
 
 fn date_of(doc: &Doc, id: NodeId) -> Option<Date> {
-    match &doc.node(id).value {
+    match doc.value(id) {
         Value::Datetime(d) if d.time.is_none() && d.offset.is_none() => {
             let date = d.date?;
             Some(Date {
@@ -92,7 +92,7 @@ fn tables(doc: &Doc) -> Vec<NodeId> {
 fn identity(doc: &Doc, id: NodeId) -> [String; 4] {
     ["rule", "at", "reason", "expires"].map(|key| {
         doc.get(id, key)
-            .map_or(String::new(), |v| match &doc.node(v).value {
+            .map_or(String::new(), |v| match doc.value(v) {
                 Value::Datetime(d) => d.to_string(),
                 _ => doc.str_of(v).unwrap_or("").to_string(),
             })

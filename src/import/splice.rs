@@ -25,14 +25,14 @@ pub fn refresh(
 ) -> Option<(String, Summary)> {
     let doc = load::parse(Arc::new(Source::new(name, text.to_string()))).ok()?;
     let array = doc.get(ROOT, table)?;
-    let V::Array(items) = &doc.node(array).value else {
+    let V::Array(items) = doc.value(array) else {
         return None;
     };
     let items: Vec<NodeId> = items.to_vec();
     // Only `[[table]]` entries: their text is theirs alone.
     if items.is_empty()
         || !items.iter().all(|&i| {
-            matches!(doc.node(i).value, V::Table(_))
+            matches!(doc.value(i), V::Table(_))
                 && text[doc.node(i).span().start..].starts_with("[[")
         })
     {
@@ -147,11 +147,11 @@ fn literal(v: &Value) -> String {
 
 /// Whether the estate value at `node` is the same data as `v`, whatever its spelling.
 fn same(doc: &Doc, node: NodeId, v: &Value) -> bool {
-    match (&doc.node(node).value, v) {
+    match (doc.value(node), v) {
         (V::Str(_) | V::Raw(..), Value::String(s)) => doc.str_of(node) == Some(s.value().as_str()),
-        (V::Int(i), Value::Integer(x)) => i == x.value(),
+        (V::Int(i), Value::Integer(x)) => i == *x.value(),
         (V::Float(f), Value::Float(x)) => f.to_bits() == x.value().to_bits(),
-        (V::Bool(b), Value::Boolean(x)) => b == x.value(),
+        (V::Bool(b), Value::Boolean(x)) => b == *x.value(),
         (V::Datetime(d), Value::Datetime(x)) => d.to_string() == x.value().to_string(),
         _ => false,
     }

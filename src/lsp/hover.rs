@@ -20,7 +20,7 @@ pub fn key_doc(schema: &Value, text: &str, offset: usize) -> Option<String> {
     let mut node = schema;
     let mut path = String::new();
     for id in chain {
-        match &doc.node(id).seg {
+        match doc.node(id).seg() {
             Seg::Key => {
                 let k = doc.key_of(id)?;
                 if !path.is_empty() {
@@ -49,7 +49,7 @@ pub fn key_doc(schema: &Value, text: &str, offset: usize) -> Option<String> {
                     }
                 }
             }
-            Seg::Index(_) => {
+            Seg::Index => {
                 path.push_str("[]");
                 node = node.get("items")?;
             }
@@ -88,16 +88,12 @@ pub fn key_doc(schema: &Value, text: &str, offset: usize) -> Option<String> {
 /// The innermost node whose key holds `offset` (the end of a key counts, where the
 /// cursor rests after typing it).
 fn key_at(doc: &Doc, offset: usize) -> Option<u32> {
-    doc.nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| matches!(n.seg, Seg::Key))
-        .filter(|(_, n)| {
-            let k = n.key_span();
-            k.start <= offset && offset <= k.end && k != n.span()
-        })
-        .min_by_key(|(_, n)| n.key_span().len())
-        .map(|(i, _)| i as u32)
+    (0..doc.node_count() as u32)
+        .filter(|&id| doc.node(id).seg() == Seg::Key)
+        .map(|id| (id, doc.key_span(id)))
+        .filter(|(id, k)| k.start <= offset && offset <= k.end && *k != doc.node(*id).span())
+        .min_by_key(|(_, k)| k.len())
+        .map(|(id, _)| id)
 }
 
 /// Markdown documenting the rules of the findings whose span holds `offset`.

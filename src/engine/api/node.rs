@@ -71,11 +71,10 @@ pub(super) fn register(api: &mut Api) {
     })
     .add("keys", |n: &mut Node| {
         with_doc(n.generation, |doc| {
-            Ok(match &doc.node(n.id).value {
+            Ok(match doc.value(n.id) {
                 V::Table(t) => t
-                    .entries
                     .iter()
-                    .map(|(k, _)| Dynamic::from(ImmutableString::from(&**k)))
+                    .map(|(k, _)| Dynamic::from(ImmutableString::from(k)))
                     .collect::<Array>(),
                 _ => Array::new(),
             })
