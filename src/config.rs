@@ -231,7 +231,7 @@ struct Reader<'a> {
 impl Reader<'_> {
     /// A problem with the value of node `id`.
     fn problem(&mut self, id: NodeId, message: String) {
-        self.located(self.doc.node(id).span(), message);
+        self.located(self.doc.span(id), message);
     }
 
     /// A problem with the key of node `id` (an unknown key).

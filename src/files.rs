@@ -217,7 +217,9 @@ pub fn read_text_capped(path: &Path, max_size: u64) -> Result<Source, Box<Failur
     }
     // The reported size can lie (special files report 0): the read itself is bounded.
     let file = fs::File::open(path).map_err(|e| io(format!("cannot read: {}", describe(&e))))?;
-    let mut bytes = Vec::new();
+    // Sized from the metadata: growing by doubling would leave up to twice the file
+    // counted against the memory budget.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
     std::io::Read::read_to_end(&mut std::io::Read::take(file, max_size + 1), &mut bytes)
         .map_err(|e| io(format!("cannot read: {}", describe(&e))))?;
     if bytes.len() as u64 > max_size {

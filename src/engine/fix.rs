@@ -22,7 +22,7 @@ pub fn place(doc: &Doc, table: NodeId, key: &str, fixes: &[RawFix]) -> Option<Fi
         match fix {
             RawFix::Value(literal) => {
                 let child = doc.get(table, key).filter(|c| is_key_value(doc, *c))?;
-                let span = doc.node(child).span();
+                let span = doc.span(child);
                 let old = &text[span.clone()];
                 if old == literal {
                     continue;
@@ -102,9 +102,8 @@ fn short(s: &str) -> String {
 /// Whether `node` is the value of a `key = value` line (not a header, not part of a
 /// dotted key, not an array element).
 pub fn is_key_value(doc: &Doc, node: NodeId) -> bool {
-    let n = doc.node(node);
     let text = doc.source.text();
-    doc.key_span(node) != n.span()
+    doc.key_span(node) != doc.span(node)
         && !in_header(text, doc.key_span(node).start)
         && text[doc.key_span(node).end..]
             .trim_start_matches([' ', '\t'])
@@ -124,10 +123,9 @@ pub fn last_key_value(doc: &Doc, table: NodeId) -> Option<(usize, usize)> {
     doc.children(table)
         .into_iter()
         .filter_map(|c| {
-            let n = doc.node(c);
             if is_key_value(doc, c) {
-                Some((n.span().end, doc.key_span(c).start))
-            } else if doc.key_span(c) == n.span()
+                Some((doc.span(c).end, doc.key_span(c).start))
+            } else if doc.key_span(c) == doc.span(c)
                 && !in_header(text, doc.key_span(c).start)
                 && text[doc.key_span(c).end..].starts_with('.')
             {
@@ -144,7 +142,6 @@ pub fn last_key_value(doc: &Doc, table: NodeId) -> Option<(usize, usize)> {
 /// table. A table made only of dotted keys or implied by a header is not placed.
 pub fn insertion(doc: &Doc, table: NodeId, key: &str, value: &str) -> Option<Edit> {
     let text = doc.source.text();
-    let node = doc.node(table);
     let at = |offset: usize, replacement: String| Edit {
         replacement,
         offset,
@@ -153,10 +150,10 @@ pub fn insertion(doc: &Doc, table: NodeId, key: &str, value: &str) -> Option<Edi
     let opening = if table == ROOT {
         None
     } else {
-        Some(text.as_bytes().get(node.span().start).copied()?)
+        Some(text.as_bytes().get(doc.span(table).start).copied()?)
     };
     if opening == Some(b'{') {
-        let span = node.span();
+        let span = doc.span(table);
         return Some(match last_key_value(doc, table) {
             Some((end, _)) => at(end, format!(", {key} = {value}")),
             None => Edit {
@@ -175,7 +172,7 @@ pub fn insertion(doc: &Doc, table: NodeId, key: &str, value: &str) -> Option<Edi
             let line_start = text[..key_start].rfind('\n').map_or(0, |i| i + 1);
             (end, &text[line_start..key_start])
         }
-        (None, Some(_)) => (node.span().end, ""),
+        (None, Some(_)) => (doc.span(table).end, ""),
         (None, None) => return Some(at(0, format!("{key} = {value}{newline}"))),
     };
     // Only blanks before the key are indentation.

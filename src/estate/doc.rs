@@ -19,8 +19,11 @@ pub const ROOT: NodeId = 0;
 pub(super) const NO_PARENT: NodeId = NodeId::MAX;
 /// Tables with more entries than this get a hash index for key look-ups.
 const INDEX_ABOVE: usize = 16;
-/// A key length that does not fit beside the node; its span is in `Arena::long_keys`.
-const LONG_KEY: u16 = u16::MAX;
+/// A length that does not fit beside the node; the span is in a side map.
+const LONG: u16 = u16::MAX;
+/// A table's record holds its first child and count when its children are
+/// consecutive nodes (every table of scalars), else a place in `Arena::kids`.
+const CONSECUTIVE: u32 = 1 << 31;
 
 /// What kind of value a node holds; selects what its `data` indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,30 +52,32 @@ pub(super) enum Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seg {
     Root,
-    /// Under a key of its parent table; the key is read from the parent's entries.
+    /// Under a key of its parent table.
     Key,
     /// An element of its parent array; the position is found from the parent.
     Index,
 }
 
-/// One value of the estate, 24 bytes.
+/// One value of the estate in 24 bytes: a large estate is mostly these.
 #[derive(Debug, Clone)]
 pub struct NodeData {
     kind: Kind,
     seg: Seg,
-    /// Length of the key's bytes after `key_start`, or [`LONG_KEY`].
+    /// The key's length, or [`LONG`] when its span is in `Arena::far_keys`.
     key_len: u16,
     data: u32,
-    /// The value's bytes (a table's header for `[table]`, the braces for inline ones).
-    pub span: (u32, u32),
-    key_start: u32,
+    /// Where the value's bytes start (a table's header for `[table]`, the braces
+    /// for inline ones), and how many there are, or [`LONG`] (`Arena::long_spans`).
+    start: u32,
+    len: u16,
+    /// Where the key starts, relative to `start`.
+    key_delta: i16,
     pub parent: NodeId,
+    /// The interned key, for nodes under a key.
+    key: u32,
 }
 
 impl NodeData {
-    pub fn span(&self) -> Range<usize> {
-        self.span.0 as usize..self.span.1 as usize
-    }
     pub fn seg(&self) -> Seg {
         self.seg
     }
@@ -93,27 +98,52 @@ pub enum Value<'d> {
     Table(Entries<'d>),
 }
 
-/// A table's entries in source order.
+/// A table's children in source order.
 #[derive(Debug, Clone, Copy)]
 pub struct Entries<'d> {
-    keys: &'d Keys,
-    pairs: &'d [(u32, NodeId)],
+    arena: &'d Arena,
+    kids: Kids<'d>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kids<'d> {
+    Consecutive(NodeId, u32),
+    Listed(&'d [NodeId]),
+}
+
+impl<'d> Kids<'d> {
+    fn len(self) -> usize {
+        match self {
+            Kids::Consecutive(_, n) => n as usize,
+            Kids::Listed(ids) => ids.len(),
+        }
+    }
+    fn ids(self) -> impl Iterator<Item = NodeId> + 'd {
+        let (range, list) = match self {
+            Kids::Consecutive(first, n) => (first..first + n, &[][..]),
+            Kids::Listed(ids) => (0..0, ids),
+        };
+        range.chain(list.iter().copied())
+    }
 }
 
 impl<'d> Entries<'d> {
     pub fn len(&self) -> usize {
-        self.pairs.len()
+        self.kids.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
+        self.kids.len() == 0
     }
+    /// Keys and child ids.
     pub fn iter(&self) -> impl Iterator<Item = (&'d str, NodeId)> + 'd {
-        let keys = self.keys;
-        self.pairs.iter().map(move |&(k, v)| (keys.name(k), v))
+        let arena = self.arena;
+        self.kids
+            .ids()
+            .map(move |id| (arena.keys.name(arena.nodes[id as usize].key), id))
     }
 }
 
-/// Interned key names: entries hold a `u32` where a string would take 16 bytes.
+/// Interned key names: a node holds a `u32` where a string would take 16 bytes.
 #[derive(Debug, Default)]
 pub(super) struct Keys {
     names: Vec<Arc<str>>,
@@ -159,26 +189,29 @@ pub(super) enum Init {
 #[derive(Debug, Default)]
 pub(super) struct Arena {
     pub(super) nodes: Vec<NodeData>,
-    /// Table entries, each table's contiguous: (key, child).
-    pub(super) entries: Vec<(u32, NodeId)>,
-    /// Per table: where its entries start in `entries`, and how many.
+    /// Per table: `(first child, count | CONSECUTIVE)` or `(place in kids, count)`.
     pub(super) tables: Vec<(u32, u32)>,
+    /// Children of tables whose children are not consecutive nodes.
+    pub(super) kids: Vec<NodeId>,
     pub(super) arrays: Vec<Vec<NodeId>>,
     pub(super) strs: Vec<ImmutableString>,
     pub(super) nums: Vec<u64>,
     pub(super) dates: Vec<Datetime>,
     pub(super) keys: Keys,
-    /// Key spans too long for a node's `key_len`.
-    pub(super) long_keys: HashMap<NodeId, (u32, u32)>,
+    /// Key spans that do not fit beside their node.
+    pub(super) far_keys: HashMap<NodeId, (u32, u32)>,
+    /// Value spans of 64 KiB or more: where they end.
+    pub(super) long_spans: HashMap<NodeId, u32>,
 }
 
 impl Arena {
-    /// Adds a node; containers start empty.
+    /// Adds a node; containers start empty. `key` is the interned key of a node
+    /// under one.
     pub(super) fn push(
         &mut self,
         init: Init,
         span: Range<usize>,
-        key_span: Option<Range<usize>>,
+        key: Option<(u32, Range<usize>)>,
         parent: NodeId,
         seg: Seg,
     ) -> NodeId {
@@ -191,24 +224,38 @@ impl Arena {
             Init::Bool(b) => (Kind::Bool, b as u32),
             Init::Datetime(d) => (Kind::Datetime, push_index(&mut self.dates, d)),
             Init::Array => (Kind::Array, push_index(&mut self.arrays, Vec::new())),
-            Init::Table => (Kind::Table, push_index(&mut self.tables, (0, 0))),
+            Init::Table => (Kind::Table, push_index(&mut self.tables, (0, CONSECUTIVE))),
         };
-        let (key_start, key_len) = match key_span {
-            Some(k) if k.len() < LONG_KEY as usize => (k.start as u32, k.len() as u16),
-            Some(k) => {
-                self.long_keys.insert(id, (k.start as u32, k.end as u32));
-                (k.start as u32, LONG_KEY)
+        let len = match u16::try_from(span.len()) {
+            Ok(n) if n != LONG => n,
+            _ => {
+                self.long_spans.insert(id, span.end as u32);
+                LONG
             }
-            None => (span.start as u32, 0),
+        };
+        let (key, key_len, key_delta) = match key {
+            None => (0, 0, 0),
+            Some((k, ks)) => {
+                let delta = i16::try_from(ks.start as i64 - span.start as i64);
+                match (u16::try_from(ks.len()), delta) {
+                    (Ok(n), Ok(d)) if n != LONG => (k, n, d),
+                    _ => {
+                        self.far_keys.insert(id, (ks.start as u32, ks.end as u32));
+                        (k, LONG, 0)
+                    }
+                }
+            }
         };
         self.nodes.push(NodeData {
             kind,
             seg,
             key_len,
             data,
-            span: (span.start as u32, span.end as u32),
-            key_start,
+            start: span.start as u32,
+            len,
+            key_delta,
             parent,
+            key,
         });
         id
     }
@@ -218,16 +265,35 @@ impl Arena {
         self.arrays[data as usize] = items;
     }
 
-    /// Stores a table's entries; `entries` holds interned keys.
-    pub(super) fn set_table(&mut self, id: NodeId, entries: &[(u32, NodeId)]) {
-        let start = self.entries.len() as u32;
-        self.entries.extend_from_slice(entries);
+    /// Stores a table's children, in source order.
+    pub(super) fn set_table(&mut self, id: NodeId, children: &[NodeId]) {
+        let first = children.first().copied().unwrap_or(0);
+        let consecutive = children
+            .iter()
+            .enumerate()
+            .all(|(i, &c)| c == first + i as u32);
+        let record = if consecutive {
+            (first, children.len() as u32 | CONSECUTIVE)
+        } else {
+            let start = self.kids.len() as u32;
+            self.kids.extend_from_slice(children);
+            (start, children.len() as u32)
+        };
         let data = self.nodes[id as usize].data;
-        self.tables[data as usize] = (start, entries.len() as u32);
+        self.tables[data as usize] = record;
     }
 
     pub(super) fn kind(&self, id: NodeId) -> Kind {
         self.nodes[id as usize].kind
+    }
+
+    pub(super) fn span(&self, id: NodeId) -> Range<usize> {
+        let n = &self.nodes[id as usize];
+        let end = match n.len {
+            LONG => self.long_spans.get(&id).copied().unwrap_or(n.start),
+            len => n.start + len as u32,
+        };
+        n.start as usize..end as usize
     }
 
     /// The array behind node `id`, if it is one.
@@ -236,16 +302,30 @@ impl Arena {
         (n.kind == Kind::Array).then(|| &mut self.arrays[n.data as usize])
     }
 
-    pub(super) fn table_entries(&self, id: NodeId) -> Option<&[(u32, NodeId)]> {
+    fn kids(&self, id: NodeId) -> Option<Kids<'_>> {
         let n = &self.nodes[id as usize];
         (n.kind == Kind::Table).then(|| {
-            let (start, len) = self.tables[n.data as usize];
-            &self.entries[start as usize..(start + len) as usize]
+            let (at, len) = self.tables[n.data as usize];
+            if len & CONSECUTIVE != 0 {
+                Kids::Consecutive(at, len & !CONSECUTIVE)
+            } else {
+                Kids::Listed(&self.kids[at as usize..(at + len) as usize])
+            }
         })
     }
 
-    /// Appends a later piece: its root's entries are returned (ids, keys and side
-    /// indices already moved into this arena) for the caller to merge into the root.
+    /// A table's (key, child) pairs.
+    pub(super) fn table_entries(&self, id: NodeId) -> Option<Vec<(u32, NodeId)>> {
+        let kids = self.kids(id)?;
+        Some(
+            kids.ids()
+                .map(|c| (self.nodes[c as usize].key, c))
+                .collect(),
+        )
+    }
+
+    /// Appends a later piece; returns its root's (key, child) pairs, moved into
+    /// this arena, for the caller to merge into the root.
     pub(super) fn append(&mut self, piece: Arena) -> Vec<(u32, NodeId)> {
         let base = self.nodes.len() as NodeId - 1;
         let map = |id: NodeId| if id == ROOT { ROOT } else { id + base };
@@ -260,21 +340,20 @@ impl Arena {
             self.tables.len(),
         ]
         .map(|n| n as u32);
-        let entry_base = self.entries.len() as u32;
-        let root = piece.table_entries(ROOT).map_or_else(Vec::new, |pairs| {
-            pairs
-                .iter()
-                .map(|&(k, v)| (keys[k as usize], map(v)))
-                .collect()
-        });
-        self.entries.extend(
-            piece
-                .entries
-                .iter()
-                .map(|&(k, v)| (keys[k as usize], map(v))),
-        );
-        self.tables
-            .extend(piece.tables.iter().map(|&(s, l)| (s + entry_base, l)));
+        let root = piece.table_entries(ROOT).unwrap_or_default();
+        let root = root
+            .into_iter()
+            .map(|(k, v)| (keys[k as usize], map(v)))
+            .collect();
+        let kid_base = self.kids.len() as u32;
+        self.kids.extend(piece.kids.iter().map(|&id| map(id)));
+        self.tables.extend(piece.tables.iter().map(|&(at, len)| {
+            if len & CONSECUTIVE != 0 {
+                (map(at), len)
+            } else {
+                (at + kid_base, len)
+            }
+        }));
         self.arrays.extend(
             piece
                 .arrays
@@ -284,10 +363,15 @@ impl Arena {
         self.strs.extend(piece.strs);
         self.nums.extend(piece.nums);
         self.dates.extend(piece.dates);
-        self.long_keys
-            .extend(piece.long_keys.into_iter().map(|(id, k)| (map(id), k)));
+        self.far_keys
+            .extend(piece.far_keys.into_iter().map(|(id, k)| (map(id), k)));
+        self.long_spans
+            .extend(piece.long_spans.into_iter().map(|(id, e)| (map(id), e)));
         for mut node in piece.nodes.into_iter().skip(1) {
             node.parent = map(node.parent);
+            if node.seg == Seg::Key {
+                node.key = keys[node.key as usize];
+            }
             node.data += match node.kind {
                 Kind::Str => offsets[0],
                 Kind::Int | Kind::Float => offsets[1],
@@ -301,15 +385,10 @@ impl Arena {
         root
     }
 
-    /// Gives node `id` (a table) new entries, placed at the end of the entry pool.
-    pub(super) fn replace_table(&mut self, id: NodeId, entries: &[(u32, NodeId)]) {
-        self.set_table(id, entries);
-    }
-
     pub(super) fn shrink(&mut self) {
         self.nodes.shrink_to_fit();
-        self.entries.shrink_to_fit();
         self.tables.shrink_to_fit();
+        self.kids.shrink_to_fit();
         self.arrays.shrink_to_fit();
         self.strs.shrink_to_fit();
         self.nums.shrink_to_fit();
@@ -329,8 +408,8 @@ pub struct Doc {
     pub generation: u32,
     pub source: Arc<Source>,
     arena: Arena,
-    /// Key indexes of large tables, by table number.
-    big: HashMap<u32, HashMap<u32, NodeId>>,
+    /// Key indexes of large tables, by table node.
+    big: HashMap<NodeId, HashMap<u32, NodeId>>,
 }
 
 static GENERATION: AtomicU32 = AtomicU32::new(1);
@@ -338,19 +417,16 @@ static GENERATION: AtomicU32 = AtomicU32::new(1);
 impl Doc {
     pub(super) fn new(source: Arc<Source>, mut arena: Arena) -> Self {
         arena.shrink();
-        let big = arena
-            .tables
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, len))| *len as usize > INDEX_ABOVE)
-            .map(|(t, &(start, len))| {
-                let pairs = &arena.entries[start as usize..(start + len) as usize];
-                // The first entry of a key wins, as a scan would find it.
-                let mut index = HashMap::with_capacity(pairs.len());
-                for &(k, v) in pairs {
-                    index.entry(k).or_insert(v);
+        let big = (0..arena.nodes.len() as NodeId)
+            .filter_map(|id| Some((id, arena.kids(id)?)))
+            .filter(|(_, kids)| kids.len() > INDEX_ABOVE)
+            .map(|(id, kids)| {
+                // The first child under a key wins, as a scan would find it.
+                let mut index = HashMap::with_capacity(kids.len());
+                for c in kids.ids() {
+                    index.entry(arena.nodes[c as usize].key).or_insert(c);
                 }
-                (t as u32, index)
+                (id, index)
             })
             .collect();
         Doc {
@@ -370,25 +446,27 @@ impl Doc {
         self.arena.nodes.len()
     }
 
+    /// The value's bytes (a table's header for `[table]`, the braces for inline ones).
+    pub fn span(&self, id: NodeId) -> Range<usize> {
+        self.arena.span(id)
+    }
+
     pub fn value(&self, id: NodeId) -> Value<'_> {
         let a = &self.arena;
         let n = &a.nodes[id as usize];
         let i = n.data as usize;
         match n.kind {
             Kind::Str => Value::Str(&a.strs[i]),
-            Kind::Raw => Value::Raw(&self.source.text()[raw_range(n)]),
+            Kind::Raw => Value::Raw(&self.source.text()[raw_range(a.span(id))]),
             Kind::Int => Value::Int(a.nums[i] as i64),
             Kind::Float => Value::Float(f64::from_bits(a.nums[i])),
             Kind::Bool => Value::Bool(n.data != 0),
             Kind::Datetime => Value::Datetime(&a.dates[i]),
             Kind::Array => Value::Array(&a.arrays[i]),
-            Kind::Table => {
-                let (start, len) = a.tables[i];
-                Value::Table(Entries {
-                    keys: &a.keys,
-                    pairs: &a.entries[start as usize..(start + len) as usize],
-                })
-            }
+            Kind::Table => Value::Table(Entries {
+                arena: a,
+                kids: a.kids(id).unwrap_or(Kids::Listed(&[])),
+            }),
         }
     }
 
@@ -396,38 +474,34 @@ impl Doc {
     pub fn key_span(&self, id: NodeId) -> Range<usize> {
         let n = self.node(id);
         match n.seg {
-            Seg::Key if n.key_len == LONG_KEY => self
-                .arena
-                .long_keys
-                .get(&id)
-                .map_or(n.span(), |&(s, e)| s as usize..e as usize),
-            Seg::Key => n.key_start as usize..n.key_start as usize + n.key_len as usize,
-            _ => n.span(),
+            Seg::Key if n.key_len == LONG => {
+                let (s, e) = self.arena.far_keys.get(&id).copied().unwrap_or_default();
+                s as usize..e as usize
+            }
+            Seg::Key => {
+                let start = (n.start as i64 + n.key_delta as i64) as usize;
+                start..start + n.key_len as usize
+            }
+            _ => self.span(id),
         }
     }
 
     /// The child of table `id` under `key`.
     pub fn get(&self, id: NodeId, key: &str) -> Option<NodeId> {
         let a = &self.arena;
-        let n = &a.nodes[id as usize];
-        if n.kind != Kind::Table {
-            return None;
+        let kids = a.kids(id)?;
+        if kids.len() > INDEX_ABOVE {
+            return self.big.get(&id)?.get(&a.keys.find(key)?).copied();
         }
-        if let Some(index) = self.big.get(&n.data) {
-            return index.get(&a.keys.find(key)?).copied();
-        }
-        let (start, len) = a.tables[n.data as usize];
-        a.entries[start as usize..(start + len) as usize]
-            .iter()
-            .find(|&&(k, _)| a.keys.name(k) == key)
-            .map(|&(_, v)| v)
+        kids.ids()
+            .find(|&c| a.keys.name(a.nodes[c as usize].key) == key)
     }
 
     /// Child ids of an array or table, in source order.
     pub fn children(&self, id: NodeId) -> Vec<NodeId> {
         match self.value(id) {
             Value::Array(items) => items.to_vec(),
-            Value::Table(t) => t.pairs.iter().map(|&(_, v)| v).collect(),
+            Value::Table(t) => t.kids.ids().collect(),
             _ => Vec::new(),
         }
     }
@@ -460,17 +534,7 @@ impl Doc {
     /// The key a node hangs under in its parent table, if it hangs under one.
     pub fn key_of(&self, id: NodeId) -> Option<&str> {
         let node = self.node(id);
-        if node.seg != Seg::Key || node.parent == NO_PARENT {
-            return None;
-        }
-        let pairs = self.arena.table_entries(node.parent)?;
-        // Entries are added in id order: a binary search finds the key in a table of
-        // any size; a scan is the fallback.
-        let at = pairs
-            .binary_search_by_key(&id, |&(_, c)| c)
-            .ok()
-            .or_else(|| pairs.iter().position(|&(_, c)| c == id))?;
-        Some(self.arena.keys.name(pairs[at].0))
+        (node.seg == Seg::Key).then(|| self.arena.keys.name(node.key))
     }
 
     /// The position of an array element in its array.
@@ -524,7 +588,7 @@ impl Doc {
     pub fn label_span(&self, id: NodeId, key: &str) -> (Option<NodeId>, Range<usize>) {
         if !key.is_empty() {
             if let Some(child) = self.get(id, key) {
-                return (Some(child), self.node(child).span());
+                return (Some(child), self.span(child));
             }
         }
         (None, self.table_span(id))
@@ -533,13 +597,12 @@ impl Doc {
     /// Where to point for a table as a whole.
     pub fn table_span(&self, id: NodeId) -> Range<usize> {
         if let Some(name) = self.get(id, "name") {
-            return self.node(name).span();
+            return self.span(name);
         }
-        let node = self.node(id);
         if id == ROOT {
             return 0..0;
         }
-        node.span()
+        self.span(id)
     }
 
     pub fn type_name(&self, id: NodeId) -> &'static str {
@@ -556,11 +619,8 @@ impl Doc {
 }
 
 /// The text of a raw string: inside its one-character quotes.
-fn raw_range(n: &NodeData) -> Range<usize> {
-    n.span.0 as usize + 1
-        ..(n.span.1 as usize)
-            .saturating_sub(1)
-            .max(n.span.0 as usize + 1)
+fn raw_range(span: Range<usize>) -> Range<usize> {
+    span.start + 1..span.end.saturating_sub(1).max(span.start + 1)
 }
 
 fn push_key(out: &mut String, key: &str) {

@@ -104,7 +104,7 @@ impl<'t> Builder<'t> {
     fn add(
         &mut self,
         value: &Spanned<DeValue<'_>>,
-        key_span: Option<Range<usize>>,
+        key: Option<(u32, Range<usize>)>,
         parent: NodeId,
         seg: Seg,
     ) -> NodeId {
@@ -160,7 +160,7 @@ impl<'t> Builder<'t> {
         let id = self.arena.push(
             init,
             span.start + at..span.end + at,
-            key_span.map(|k| k.start + at..k.end + at),
+            key.map(|(k, ks)| (k, ks.start + at..ks.end + at)),
             parent,
             seg,
         );
@@ -176,13 +176,13 @@ impl<'t> Builder<'t> {
                 if self.text.as_bytes().get(span.start) == Some(&b'{') {
                     self.check_inline_table(span);
                 }
-                let mut entries = Vec::with_capacity(table.len());
+                let mut children = Vec::with_capacity(table.len());
                 for (k, v) in table.iter() {
                     let key = self.arena.keys.intern(k.get_ref());
                     self.check_escapes(k.span());
-                    entries.push((key, self.add(v, Some(k.span()), id, Seg::Key)));
+                    children.push(self.add(v, Some((key, k.span())), id, Seg::Key));
                 }
-                self.arena.set_table(id, &entries);
+                self.arena.set_table(id, &children);
             }
             _ => {}
         }
@@ -350,6 +350,14 @@ mod tests {
         assert_eq!(&text[d.key_span(quoted)], format!("\"{long}\""));
         let bare = d.get(d.get(ROOT, "t").unwrap(), &long).unwrap();
         assert_eq!(&text[d.key_span(bare)], long);
+        // A header's key lies after the value's start; a long value keeps its span.
+        let t = d.get(ROOT, "t").unwrap();
+        assert_eq!(&text[d.key_span(t)], "t");
+        let big = format!("v = \"{long}\"\n");
+        let d2 = doc(&big).unwrap();
+        let v = d2.get(ROOT, "v").unwrap();
+        assert_eq!(d2.span(v), 4..big.len() - 1);
+        assert_eq!(d2.str_of(v), Some(long.as_str()));
         // Array elements point at themselves.
         let second = d.children(quoted)[1];
         assert_eq!(&text[d.key_span(second)], "2");

@@ -36,7 +36,6 @@ pub(super) fn parse_pieces(text: &str, starts: &[usize]) -> Option<Arena> {
                     let more =
                         |n: usize| (n as f64 * scale) as usize - n.min((n as f64 * scale) as usize);
                     first.nodes.reserve(more(first.nodes.len()));
-                    first.entries.reserve(more(first.entries.len()));
                     first.tables.reserve(more(first.tables.len()));
                     acc = Some(first);
                 }
@@ -55,7 +54,7 @@ pub(super) fn parse_pieces(text: &str, starts: &[usize]) -> Option<Arena> {
 /// array whose text starts with `[[` holds an array first, never a table.
 fn is_array_of_tables(arena: &mut Arena, id: NodeId, text: &str) -> bool {
     let header = text
-        .get(arena.nodes[id as usize].span())
+        .get(arena.span(id))
         .is_some_and(|t| t.starts_with("[["));
     let first = arena.array_mut(id).and_then(|items| items.first().copied());
     header && first.is_some_and(|c| arena.kind(c) == Kind::Table)
@@ -63,14 +62,14 @@ fn is_array_of_tables(arena: &mut Arena, id: NodeId, text: &str) -> bool {
 
 /// Appends a later piece to the arena; false when the pieces do not join cleanly.
 fn join(acc: &mut Arena, piece: Arena, text: &str) -> bool {
-    if piece.nodes.first().map(|n| n.span).is_none() || piece.table_entries(ROOT).is_none() {
+    if piece.nodes.is_empty() || piece.table_entries(ROOT).is_none() {
         return false;
     }
     let added = acc.append(piece);
     let Some(root) = acc.table_entries(ROOT) else {
         return false;
     };
-    let mut entries = root.to_vec();
+    let mut entries = root;
     for (key, id) in added {
         let Some(&(_, existing)) = entries.iter().find(|(k, _)| *k == key) else {
             entries.push((key, id));
@@ -87,7 +86,8 @@ fn join(acc: &mut Arena, piece: Arena, text: &str) -> bool {
             .expect("an array of tables")
             .extend_from_slice(&moved);
     }
-    acc.replace_table(ROOT, &entries);
+    let ids: Vec<NodeId> = entries.iter().map(|&(_, id)| id).collect();
+    acc.set_table(ROOT, &ids);
     true
 }
 
@@ -169,8 +169,12 @@ mod tests {
         let mut out = Vec::new();
         let mut stack = vec![ROOT];
         while let Some(id) = stack.pop() {
-            let n = d.node(id);
-            out.push((d.path(id), n.span, key(d.key_span(id)), d.type_name(id)));
+            out.push((
+                d.path(id),
+                key(d.span(id)),
+                key(d.key_span(id)),
+                d.type_name(id),
+            ));
             stack.extend(d.children(id).into_iter().rev());
         }
         out

@@ -32,8 +32,7 @@ pub fn refresh(
     // Only `[[table]]` entries: their text is theirs alone.
     if items.is_empty()
         || !items.iter().all(|&i| {
-            matches!(doc.value(i), V::Table(_))
-                && text[doc.node(i).span().start..].starts_with("[[")
+            matches!(doc.value(i), V::Table(_)) && text[doc.span(i).start..].starts_with("[[")
         })
     {
         return None;
@@ -79,7 +78,7 @@ pub fn refresh(
                     if same(&doc, child, v) {
                         continue;
                     }
-                    let span = doc.node(child).span();
+                    let span = doc.span(child);
                     edits.push(Edit {
                         replacement: literal(v),
                         offset: span.start,

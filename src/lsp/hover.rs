@@ -91,7 +91,7 @@ fn key_at(doc: &Doc, offset: usize) -> Option<u32> {
     (0..doc.node_count() as u32)
         .filter(|&id| doc.node(id).seg() == Seg::Key)
         .map(|id| (id, doc.key_span(id)))
-        .filter(|(id, k)| k.start <= offset && offset <= k.end && *k != doc.node(*id).span())
+        .filter(|(id, k)| k.start <= offset && offset <= k.end && *k != doc.span(*id))
         .min_by_key(|(_, k)| k.len())
         .map(|(id, _)| id)
 }
