@@ -304,8 +304,17 @@ impl Query {
         Ok(out)
     }
 
+    /// How many entries the query can hold at most: its base's.
+    fn upper_bound(&self) -> usize {
+        match &self.base {
+            Base::Empty => 0,
+            Base::Ids(ids) => ids.len(),
+            Base::Children(id) => with_doc(self.generation, |doc| Ok(doc.len(*id))).unwrap_or(0),
+        }
+    }
+
     pub(crate) fn index_by(&self, key: &str) -> RhaiResult<Index> {
-        let mut map = StrMap::new(key);
+        let mut map = StrMap::with_capacity(key, self.upper_bound());
         self.each(|doc, id| {
             if let Some(k) = map.value_of(doc, id) {
                 map.insert(doc, id, k, 0);
@@ -320,7 +329,7 @@ impl Query {
 
     /// Entries whose string `key` value an earlier entry already had.
     pub(crate) fn duplicates(&self, key: &str) -> RhaiResult<Query> {
-        let mut seen = StrMap::new(key);
+        let mut seen = StrMap::with_capacity(key, self.upper_bound());
         let mut twins = Vec::new();
         self.each(|doc, id| {
             if let Some(k) = seen.value_of(doc, id) {
@@ -340,7 +349,7 @@ impl Query {
     }
 
     pub(crate) fn group_by(&self, key: &str) -> RhaiResult<Groups> {
-        let mut map = StrMap::new(key);
+        let mut map = StrMap::with_capacity(key, self.upper_bound());
         let mut groups: Vec<Vec<NodeId>> = Vec::new();
         self.each(|doc, id| {
             if let Some(k) = map.value_of(doc, id) {
@@ -359,25 +368,49 @@ impl Query {
     }
 }
 
-/// Iterates a query by materialising the matching ids once per `for` loop; the ids
-/// are plain integers, so no script-side array limit applies.
+/// Iterates a query by collecting the matching ids once per `for` loop (four bytes
+/// each, where a script value would take about fifty) and making each entry a script
+/// value only when the loop reaches it; the ids are plain integers, so no
+/// script-side array limit applies.
 impl IntoIterator for Query {
     type Item = Dynamic;
-    type IntoIter = std::vec::IntoIter<Dynamic>;
+    type IntoIter = Entries;
 
     fn into_iter(self) -> Self::IntoIter {
-        let mut out = Vec::new();
-        let _ = self.each(|doc, id| {
-            out.push(to_dynamic(doc, id));
+        let mut ids = Vec::new();
+        let _ = self.each(|_, id| {
+            ids.push(id);
             true
         });
-        out.into_iter()
+        Entries {
+            generation: self.generation,
+            ids: ids.into_iter(),
+        }
+    }
+}
+
+/// The entries a `for` loop over a query visits.
+pub struct Entries {
+    generation: u32,
+    ids: std::vec::IntoIter<NodeId>,
+}
+
+impl Iterator for Entries {
+    type Item = Dynamic;
+
+    fn next(&mut self) -> Option<Dynamic> {
+        let id = self.ids.next()?;
+        Some(with_doc(self.generation, |doc| Ok(to_dynamic(doc, id))).unwrap_or(Dynamic::UNIT))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.ids.size_hint()
     }
 }
 
 impl IntoIterator for Node {
     type Item = Dynamic;
-    type IntoIter = std::vec::IntoIter<Dynamic>;
+    type IntoIter = Entries;
 
     fn into_iter(self) -> Self::IntoIter {
         Query::of(self).into_iter()

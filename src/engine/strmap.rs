@@ -3,35 +3,15 @@
 //! Indexing a million clients by name then costs no allocation per client.
 
 use crate::estate::{Doc, NodeId};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use hashbrown::HashTable;
 
-/// The table key whose values are mapped; per hash the first (entry, slot) stored
-/// inline, with no allocation per value.
-#[derive(Debug, Clone, Default)]
+/// The table key whose values are mapped, and per value its first (entry, slot):
+/// eight bytes a value, the hash recomputed from the arena when the table grows.
+#[derive(Debug, Clone)]
 pub struct StrMap {
     key: String,
-    first: HashMap<u64, (NodeId, u32), BuildHasherDefault<PassThrough>>,
-    /// Values whose hash an earlier, different value already has, per hash: only
-    /// these hashes pay for a list.
-    clashes: HashMap<u64, Vec<(NodeId, u32)>, BuildHasherDefault<PassThrough>>,
-    len: usize,
-}
-
-/// The map's keys are hashes already.
-#[derive(Default)]
-pub struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u64 keys")
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
+    table: HashTable<(NodeId, u32)>,
+    hash: fn(&str) -> u64,
 }
 
 /// FxHash-style: fast, and good enough with the confirmation against the arena.
@@ -50,64 +30,52 @@ pub(crate) fn hash(s: &str) -> u64 {
 }
 
 impl StrMap {
-    pub fn new(key: &str) -> Self {
+    /// A map with room for `capacity` values, so a map over a known set never grows.
+    pub fn with_capacity(key: &str, capacity: usize) -> Self {
         StrMap {
             key: key.to_string(),
-            ..StrMap::default()
+            table: HashTable::with_capacity(capacity),
+            hash,
         }
     }
 
     /// The string value of this map's key in `entry`.
     pub fn value_of<'d>(&self, doc: &'d Doc, entry: NodeId) -> Option<&'d str> {
-        doc.get(entry, &self.key).and_then(|v| doc.str_of(v))
+        value_in(doc, &self.key, entry)
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.table.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.table.is_empty()
     }
 
     /// The first entry holding `s` and its slot.
     pub fn get(&self, doc: &Doc, s: &str) -> Option<(NodeId, u32)> {
-        self.get_hashed(doc, s, hash(s))
-    }
-
-    fn get_hashed(&self, doc: &Doc, s: &str, h: u64) -> Option<(NodeId, u32)> {
-        let &(entry, slot) = self.first.get(&h)?;
-        if self.value_of(doc, entry) == Some(s) {
-            return Some((entry, slot));
-        }
-        self.clashes
-            .get(&h)?
-            .iter()
-            .find(|(e, _)| self.value_of(doc, *e) == Some(s))
+        let key = &self.key;
+        self.table
+            .find((self.hash)(s), |&(e, _)| value_in(doc, key, e) == Some(s))
             .copied()
     }
 
     /// Records `entry` under its value `s` with `slot` unless `s` is present; returns
     /// the slot `s` maps to.
     pub fn insert(&mut self, doc: &Doc, entry: NodeId, s: &str, slot: u32) -> u32 {
-        self.insert_hashed(doc, entry, s, slot, hash(s))
-    }
-
-    fn insert_hashed(&mut self, doc: &Doc, entry: NodeId, s: &str, slot: u32, h: u64) -> u32 {
-        if let Some((_, existing)) = self.get_hashed(doc, s, h) {
+        if let Some((_, existing)) = self.get(doc, s) {
             return existing;
         }
-        match self.first.entry(h) {
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.clashes.entry(h).or_default().push((entry, slot));
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert((entry, slot));
-            }
-        }
-        self.len += 1;
+        let StrMap { key, table, hash } = self;
+        table.insert_unique(hash(s), (entry, slot), |&(e, _)| {
+            hash(value_in(doc, key, e).unwrap_or_default())
+        });
         slot
     }
+}
+
+fn value_in<'d>(doc: &'d Doc, key: &str, entry: NodeId) -> Option<&'d str> {
+    doc.get(entry, key).and_then(|v| doc.str_of(v))
 }
 
 #[cfg(test)]
@@ -121,7 +89,7 @@ mod tests {
         let text = "[[c]]\nn = \"a\"\n[[c]]\nn = \"b\"\n[[c]]\nn = \"a\"\n[[c]]\nx = 1\n";
         let doc = parse(Arc::new(Source::new("t", text.into()))).unwrap();
         let entries = doc.children(doc.get(ROOT, "c").unwrap());
-        let mut map = StrMap::new("n");
+        let mut map = StrMap::with_capacity("n", 0);
         let mut slots = Vec::new();
         for (i, &e) in entries.iter().enumerate() {
             if let Some(v) = map.value_of(&doc, e) {
@@ -141,14 +109,15 @@ mod tests {
         let text = "[[c]]\nn = \"a\"\n[[c]]\nn = \"b\"\n[[c]]\nn = \"b\"\n";
         let doc = parse(Arc::new(Source::new("t", text.into()))).unwrap();
         let e = doc.children(doc.get(ROOT, "c").unwrap());
-        let mut map = StrMap::new("n");
-        // Every value forced onto the same hash.
-        assert_eq!(map.insert_hashed(&doc, e[0], "a", 0, 7), 0);
-        assert_eq!(map.insert_hashed(&doc, e[1], "b", 1, 7), 1);
-        assert_eq!(map.insert_hashed(&doc, e[2], "b", 2, 7), 1);
+        let mut map = StrMap::with_capacity("n", 0);
+        // Every value forced onto the same hash; the table grows while filled.
+        map.hash = |_| 7;
+        assert_eq!(map.insert(&doc, e[0], "a", 0), 0);
+        assert_eq!(map.insert(&doc, e[1], "b", 1), 1);
+        assert_eq!(map.insert(&doc, e[2], "b", 2), 1);
         assert_eq!(map.len(), 2);
-        assert_eq!(map.get_hashed(&doc, "a", 7), Some((e[0], 0)));
-        assert_eq!(map.get_hashed(&doc, "b", 7), Some((e[1], 1)));
-        assert_eq!(map.get_hashed(&doc, "z", 7), None);
+        assert_eq!(map.get(&doc, "a"), Some((e[0], 0)));
+        assert_eq!(map.get(&doc, "b"), Some((e[1], 1)));
+        assert_eq!(map.get(&doc, "z"), None);
     }
 }
