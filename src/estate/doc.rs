@@ -147,7 +147,8 @@ impl<'d> Entries<'d> {
 #[derive(Debug, Default)]
 pub(super) struct Keys {
     names: Vec<Arc<str>>,
-    ids: HashMap<Arc<str>, u32>,
+    // A fast hasher with a per-process seed: every key of the file passes here.
+    ids: hashbrown::HashMap<Arc<str>, u32>,
 }
 
 impl Keys {

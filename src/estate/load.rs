@@ -199,19 +199,16 @@ impl<'t> Builder<'t> {
         }
         let bytes = raw.as_bytes();
         let mut i = 0;
-        while i < bytes.len() {
-            if bytes[i] == b'\\' && i + 1 < bytes.len() {
-                if matches!(bytes[i + 1], b'x' | b'e') {
-                    let at = span.start + i;
-                    self.problems.push(SyntaxError::new(
-                        at..at + 2,
-                        "this escape is not allowed in TOML 1.0",
-                    ));
-                }
-                i += 2;
-            } else {
-                i += 1;
+        while let Some(j) = memchr::memchr(b'\\', &bytes[i..]) {
+            let at = i + j;
+            if matches!(bytes.get(at + 1), Some(b'x' | b'e')) {
+                let at = span.start + at;
+                self.problems.push(SyntaxError::new(
+                    at..at + 2,
+                    "this escape is not allowed in TOML 1.0",
+                ));
             }
+            i = (at + 2).min(bytes.len());
         }
     }
 
@@ -263,27 +260,34 @@ pub(super) fn skip_string(bytes: &[u8], start: usize) -> usize {
     let quote = bytes[start];
     let triple = bytes.len() >= start + 3 && bytes[start + 1] == quote && bytes[start + 2] == quote;
     let mut i = start + if triple { 3 } else { 1 };
-    while i < bytes.len() {
-        if quote == b'"' && bytes[i] == b'\\' {
-            i += 2;
+    loop {
+        // Only quotes and (in basic strings) backslashes matter.
+        let next = if quote == b'"' {
+            memchr::memchr2(b'"', b'\\', &bytes[i..])
+        } else {
+            memchr::memchr(quote, &bytes[i..])
+        };
+        let Some(j) = next else {
+            return bytes.len();
+        };
+        i += j;
+        if bytes[i] == b'\\' {
+            i = (i + 2).min(bytes.len());
             continue;
         }
-        if bytes[i] == quote {
-            if !triple {
-                return i + 1;
+        if !triple {
+            return i + 1;
+        }
+        if bytes[i..].starts_with(&[quote; 3]) {
+            let mut end = i + 3;
+            // Up to two more quotes may close a multi-line string.
+            while end < bytes.len() && bytes[end] == quote && end < i + 5 {
+                end += 1;
             }
-            if bytes[i..].starts_with(&[quote; 3]) {
-                let mut end = i + 3;
-                // Up to two more quotes may close a multi-line string.
-                while end < bytes.len() && bytes[end] == quote && end < i + 5 {
-                    end += 1;
-                }
-                return end;
-            }
+            return end;
         }
         i += 1;
     }
-    bytes.len()
 }
 
 fn parse_float(s: &str) -> Option<f64> {

@@ -196,6 +196,8 @@ mod tests {
         }
         for i in 0..200 {
             text.push_str(&format!("[[clients]] # c\nname = \"c{i}\"\nnote = \"\"\"\n[[clients]]\n\"\"\"\ninline = {{ a = [1, 2] }}\n"));
+            // Escaped quotes and backslashes, and a literal string ending in one.
+            text.push_str("esc = \"a\\\"[[x]]\\\\\"\nlit = 'C:\\[[y]]\\'\n");
         }
         // A table reopened after other headers: pieces cannot simply be appended.
         text.push_str("[[servers]]\nname = \"late\"\n[site]\nx = 1\n");
