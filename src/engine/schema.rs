@@ -18,7 +18,6 @@ use super::query::Query;
 use crate::estate::{doc::Value as V, Doc, NodeId};
 use crate::suggest::closest;
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
-use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -382,7 +381,8 @@ fn table_violations(
 /// A parsed spec, with its keys found by hash.
 struct Spec {
     keys: Vec<(String, Expect)>,
-    by_key: HashMap<String, usize>,
+    // Looked up once per estate key: a fast hasher (the keys are the pack's).
+    by_key: hashbrown::HashMap<String, usize>,
 }
 
 /// What `schema_violations` returns: the tables to check and the spec, checked one

@@ -409,8 +409,9 @@ pub struct Doc {
     pub generation: u32,
     pub source: Arc<Source>,
     arena: Arena,
-    /// Key indexes of large tables, by table node.
-    big: HashMap<NodeId, HashMap<u32, NodeId>>,
+    /// Key indexes of large tables, by table node (fast seeded hashers: read on
+    /// every property look-up in such a table).
+    big: hashbrown::HashMap<NodeId, hashbrown::HashMap<u32, NodeId>>,
 }
 
 static GENERATION: AtomicU32 = AtomicU32::new(1);
@@ -423,7 +424,7 @@ impl Doc {
             .filter(|(_, kids)| kids.len() > INDEX_ABOVE)
             .map(|(id, kids)| {
                 // The first child under a key wins, as a scan would find it.
-                let mut index = HashMap::with_capacity(kids.len());
+                let mut index = hashbrown::HashMap::with_capacity(kids.len());
                 for c in kids.ids() {
                     index.entry(arena.nodes[c as usize].key).or_insert(c);
                 }
