@@ -349,7 +349,7 @@ impl Query {
     }
 
     pub(crate) fn group_by(&self, key: &str) -> RhaiResult<Groups> {
-        let mut map = StrMap::with_capacity(key, self.upper_bound());
+        let mut map = StrMap::grouping(key, self.upper_bound());
         let mut groups: Vec<Vec<NodeId>> = Vec::new();
         self.each(|doc, id| {
             if let Some(k) = map.value_of(doc, id) {

@@ -5,12 +5,15 @@
 use crate::estate::{Doc, NodeId};
 use hashbrown::HashTable;
 
-/// The table key whose values are mapped, and per value its first (entry, slot):
-/// eight bytes a value, the hash recomputed from the arena when the table grows.
+/// The table key whose values are mapped, and per value one `u32`: its first entry,
+/// or (for a grouping map) its slot, with the slot's first entry kept beside. Four
+/// bytes a value; the hash is recomputed from the arena when the table grows.
 #[derive(Debug, Clone)]
 pub struct StrMap {
     key: String,
-    table: HashTable<(NodeId, u32)>,
+    table: HashTable<u32>,
+    /// The first entry of each slot, for a grouping map.
+    firsts: Option<Vec<NodeId>>,
     hash: fn(&str) -> u64,
 }
 
@@ -30,12 +33,22 @@ pub(crate) fn hash(s: &str) -> u64 {
 }
 
 impl StrMap {
-    /// A map with room for `capacity` values, so a map over a known set never grows.
+    /// A map from a value to its first entry, with room for `capacity` values, so a
+    /// map over a known set never grows.
     pub fn with_capacity(key: &str, capacity: usize) -> Self {
         StrMap {
             key: key.to_string(),
             table: HashTable::with_capacity(capacity),
+            firsts: None,
             hash,
+        }
+    }
+
+    /// A map from a value to the slot it was first given.
+    pub fn grouping(key: &str, capacity: usize) -> Self {
+        StrMap {
+            firsts: Some(Vec::new()),
+            ..StrMap::with_capacity(key, capacity)
         }
     }
 
@@ -52,26 +65,47 @@ impl StrMap {
         self.table.is_empty()
     }
 
-    /// The first entry holding `s` and its slot.
+    /// The first entry holding `s`, and its slot (for a map that is not grouping, the
+    /// entry again).
     pub fn get(&self, doc: &Doc, s: &str) -> Option<(NodeId, u32)> {
-        let key = &self.key;
+        let (key, firsts) = (&self.key, self.firsts.as_deref());
         self.table
-            .find((self.hash)(s), |&(e, _)| value_in(doc, key, e) == Some(s))
-            .copied()
+            .find((self.hash)(s), |&item| {
+                value_in(doc, key, entry_of(firsts, item)) == Some(s)
+            })
+            .map(|&item| (entry_of(firsts, item), item))
     }
 
-    /// Records `entry` under its value `s` with `slot` unless `s` is present; returns
-    /// the slot `s` maps to.
+    /// Records `entry` under its value `s` (with `slot`, for a grouping map, which
+    /// must be the next slot) unless `s` is present; returns the slot `s` maps to.
     pub fn insert(&mut self, doc: &Doc, entry: NodeId, s: &str, slot: u32) -> u32 {
         if let Some((_, existing)) = self.get(doc, s) {
             return existing;
         }
-        let StrMap { key, table, hash } = self;
-        table.insert_unique(hash(s), (entry, slot), |&(e, _)| {
-            hash(value_in(doc, key, e).unwrap_or_default())
+        let StrMap {
+            key,
+            table,
+            firsts,
+            hash,
+        } = self;
+        let item = match firsts {
+            Some(f) => {
+                debug_assert_eq!(f.len(), slot as usize);
+                f.push(entry);
+                slot
+            }
+            None => entry,
+        };
+        let firsts = firsts.as_deref();
+        table.insert_unique(hash(s), item, |&it| {
+            hash(value_in(doc, key, entry_of(firsts, it)).unwrap_or_default())
         });
-        slot
+        item
     }
+}
+
+fn entry_of(firsts: Option<&[NodeId]>, item: u32) -> NodeId {
+    firsts.map_or(item, |f| f[item as usize])
 }
 
 fn value_in<'d>(doc: &'d Doc, key: &str, entry: NodeId) -> Option<&'d str> {
@@ -89,11 +123,13 @@ mod tests {
         let text = "[[c]]\nn = \"a\"\n[[c]]\nn = \"b\"\n[[c]]\nn = \"a\"\n[[c]]\nx = 1\n";
         let doc = parse(Arc::new(Source::new("t", text.into()))).unwrap();
         let entries = doc.children(doc.get(ROOT, "c").unwrap());
-        let mut map = StrMap::with_capacity("n", 0);
+        let mut map = StrMap::grouping("n", 0);
+        let mut firsts = StrMap::with_capacity("n", 4);
         let mut slots = Vec::new();
-        for (i, &e) in entries.iter().enumerate() {
+        for &e in &entries {
             if let Some(v) = map.value_of(&doc, e) {
-                slots.push(map.insert(&doc, e, v, i as u32));
+                slots.push(map.insert(&doc, e, v, map.len() as u32));
+                firsts.insert(&doc, e, v, 0);
             }
         }
         assert_eq!(slots, [0, 1, 0]);
@@ -101,6 +137,10 @@ mod tests {
         assert_eq!(map.get(&doc, "a"), Some((entries[0], 0)));
         assert_eq!(map.get(&doc, "b"), Some((entries[1], 1)));
         assert_eq!(map.get(&doc, "z"), None);
+        // Without slots, each value maps to its first entry.
+        assert_eq!(firsts.len(), 2);
+        assert_eq!(firsts.get(&doc, "a").map(|(e, _)| e), Some(entries[0]));
+        assert_eq!(firsts.get(&doc, "b").map(|(e, _)| e), Some(entries[1]));
         assert_ne!(hash("ab"), hash("ba"));
     }
 
@@ -109,12 +149,12 @@ mod tests {
         let text = "[[c]]\nn = \"a\"\n[[c]]\nn = \"b\"\n[[c]]\nn = \"b\"\n";
         let doc = parse(Arc::new(Source::new("t", text.into()))).unwrap();
         let e = doc.children(doc.get(ROOT, "c").unwrap());
-        let mut map = StrMap::with_capacity("n", 0);
+        let mut map = StrMap::grouping("n", 0);
         // Every value forced onto the same hash; the table grows while filled.
         map.hash = |_| 7;
         assert_eq!(map.insert(&doc, e[0], "a", 0), 0);
         assert_eq!(map.insert(&doc, e[1], "b", 1), 1);
-        assert_eq!(map.insert(&doc, e[2], "b", 2), 1);
+        assert_eq!(map.insert(&doc, e[2], "b", 2), 1, "present: its first slot");
         assert_eq!(map.len(), 2);
         assert_eq!(map.get(&doc, "a"), Some((e[0], 0)));
         assert_eq!(map.get(&doc, "b"), Some((e[1], 1)));
