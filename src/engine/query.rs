@@ -4,7 +4,7 @@
 //! and `api::index` make them callable.
 
 use super::budget;
-use super::context::{to_dynamic, with_doc, Node, RhaiResult};
+use super::context::{current_doc, to_dynamic, with_doc, Node, RhaiResult};
 use super::strmap::StrMap;
 use crate::estate::{doc::Value as V, Doc, NodeId};
 use rhai::{Array, Dynamic, ImmutableString};
@@ -426,28 +426,72 @@ impl Query {
     }
 }
 
-/// Iterates a query by materialising the matching ids once per `for` loop; the ids
-/// are plain integers, so no script-side array limit applies.
+/// Iterates a query lazily: a `for` loop makes one entry's value per step, so a loop
+/// over a million clients holds one boxed node at a time rather than all of them.
 impl IntoIterator for Query {
     type Item = Dynamic;
-    type IntoIter = std::vec::IntoIter<Dynamic>;
+    type IntoIter = Entries;
 
-    fn into_iter(self) -> Self::IntoIter {
-        let mut out = Vec::new();
-        let _ = self.each(|doc, id| {
-            out.push(to_dynamic(doc, id));
-            true
-        });
-        out.into_iter()
+    fn into_iter(self) -> Entries {
+        let doc = match self.base {
+            Base::Empty => None,
+            _ => current_doc().filter(|d| d.generation == self.generation),
+        };
+        Entries {
+            doc,
+            query: self,
+            next: 0,
+        }
     }
 }
 
 impl IntoIterator for Node {
     type Item = Dynamic;
-    type IntoIter = std::vec::IntoIter<Dynamic>;
+    type IntoIter = Entries;
 
-    fn into_iter(self) -> Self::IntoIter {
+    fn into_iter(self) -> Entries {
         Query::of(self).into_iter()
+    }
+}
+
+/// The matches of a query, made one at a time; the ids are plain integers, so no
+/// script-side array limit applies.
+pub struct Entries {
+    /// `None` once done, or when the query belongs to another call's estate.
+    doc: Option<Arc<Doc>>,
+    query: Query,
+    next: usize,
+}
+
+impl Iterator for Entries {
+    type Item = Dynamic;
+
+    fn next(&mut self) -> Option<Dynamic> {
+        let doc = self.doc.as_deref()?;
+        let found = loop {
+            let id = match &self.query.base {
+                Base::Empty => None,
+                Base::Ids(ids) => ids.get(self.next).copied(),
+                Base::Children(p) => match &doc.node(*p).value {
+                    V::Array(items) => items.get(self.next).copied(),
+                    V::Table(t) => t.entries.get(self.next).map(|(_, v)| *v),
+                    _ => None,
+                },
+            };
+            let Some(id) = id else { break None };
+            self.next += 1;
+            // As `each`: a unit per entry visited. A limit ends the loop here, and
+            // the progress check then stops the call.
+            match budget::charge(1).and_then(|()| self.query.matches(doc, id)) {
+                Ok(true) => break Some(to_dynamic(doc, id)),
+                Ok(false) => continue,
+                Err(_) => break None,
+            }
+        };
+        if found.is_none() {
+            self.doc = None;
+        }
+        found
     }
 }
 
