@@ -170,7 +170,9 @@ impl WordStarts {
 /// `eq_ignore_ascii_case` lowers every byte where this stops at the first difference.
 fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
     for i in 0..a.len() {
-        if !a[i].eq_ignore_ascii_case(&b[i]) {
+        let (x, y) = (a[i], b[i]);
+        // Two cases of one ASCII letter differ only in 0x20; no other pair does.
+        if x != y && (x ^ y != 0x20 || !(x | 0x20).is_ascii_lowercase()) {
             return false;
         }
     }
@@ -556,6 +558,15 @@ mod tests {
                         assert_eq!(contains_words(&hay, n), plain(&hay, n), "{hay:?} {n:?}");
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn case_is_ignored_for_ascii_letters_only() {
+        for x in 0..=255u8 {
+            for y in 0..=255u8 {
+                assert_eq!(same_ignoring_case(&[x], &[y]), x.eq_ignore_ascii_case(&y));
             }
         }
     }
