@@ -25,6 +25,20 @@ pub(crate) fn library() -> &'static std::collections::BTreeSet<String> {
     LIBRARY.get_or_init(|| names_of(Engine::new().gen_fn_signatures(true)))
 }
 
+static HOST: std::sync::OnceLock<std::collections::BTreeSet<&'static str>> =
+    std::sync::OnceLock::new();
+
+/// Keeps the host API's names as `sandbox::build` registered them (the same for every
+/// engine it makes), so they need not be registered again to be listed.
+pub(crate) fn remember_host_api(names: std::collections::BTreeSet<&'static str>) {
+    let _ = HOST.set(names);
+}
+
+/// The host API's names: every engine `sandbox::build` makes registers them all.
+fn host_api() -> &'static std::collections::BTreeSet<&'static str> {
+    HOST.get_or_init(super::api::names)
+}
+
 fn names_of(signatures: Vec<String>) -> std::collections::BTreeSet<String> {
     signatures
         .iter()
@@ -71,11 +85,42 @@ pub(crate) fn unknown_calls(
         }
         true
     });
+    // The common names first, without listing the engine's signatures (which formats
+    // every registered function's types, a millisecond per rule).
+    // Rhai's library is listed last: listing it costs more than all the rest.
+    calls.retain(|(name, _)| {
+        !host_api().contains(name.as_str())
+            && !KEYWORD_FUNCTIONS.contains(&name.as_str())
+            && !ast.iter_functions().any(|f| f.name == name)
+            && !shared.is_some_and(|s| s.contains(name))
+            && !library().contains(name)
+    });
     if calls.is_empty() {
         return calls;
     }
+    // What is left may still be registered on this engine alone (a test's helper).
     let known = local_functions(engine, ast, shared);
-    calls.retain(|(name, _)| !known.contains(name) && !library().contains(name));
+    calls.retain(|(name, _)| !known.contains(name));
     calls.sort_by_key(|(_, pos)| (pos.line(), pos.position()));
     calls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_library_script_and_engine_only_names_are_known() {
+        let limits = crate::engine::Limits::default();
+        let mut engine = crate::engine::sandbox::build(&limits, false);
+        engine.register_fn("only_here", || 1_i64);
+        let ast = engine
+            .compile("fn f(e) { has_words(\"a\", \"a\"); [1].len(); g(); only_here(); selct(e) }\nfn g() {}")
+            .unwrap();
+        let unknown: Vec<String> = unknown_calls(&engine, &ast, None)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(unknown, ["selct"]);
+    }
 }

@@ -4,7 +4,7 @@
 //! and `api::index` make them callable.
 
 use super::budget;
-use super::context::{to_dynamic, with_doc, Node, RhaiResult};
+use super::context::{current_doc, to_dynamic, with_doc, Node, RhaiResult};
 use super::strmap::StrMap;
 use crate::estate::{doc::Value as V, Doc, NodeId};
 use rhai::{Array, Dynamic, ImmutableString};
@@ -74,6 +74,9 @@ pub(crate) fn contains_words(hay: &str, needle: &str) -> bool {
         (start == 0 || !h[start - 1].is_ascii_alphanumeric())
             && (end == h.len() || !h[end].is_ascii_alphanumeric())
     };
+    if let Some(starts) = WordStarts::of(hay) {
+        return starts.contains(hay, needle);
+    }
     if n.len() <= 32 {
         // Short needles: comparing at each start is linear already. Only starts on the
         // needle's first letter (either case) are compared, found by `memchr`.
@@ -113,6 +116,67 @@ pub(crate) fn contains_words(hay: &str, needle: &str) -> bool {
         }
     }
     false
+}
+
+/// Where a word may start in a short text (at most 64 bytes, an `os` or a name): at
+/// its start and after each byte that is not a letter or digit. Found once, they serve
+/// every needle of a list, each then compared at a few places instead of at every byte.
+pub(crate) struct WordStarts {
+    at: [u8; 64],
+    len: usize,
+}
+
+impl WordStarts {
+    pub(crate) fn of(hay: &str) -> Option<Self> {
+        let h = hay.as_bytes();
+        if h.len() > 64 {
+            return None;
+        }
+        let mut starts = WordStarts {
+            at: [0; 64],
+            len: 0,
+        };
+        for i in 0..h.len() {
+            if i == 0 || !h[i - 1].is_ascii_alphanumeric() {
+                starts.at[starts.len] = i as u8;
+                starts.len += 1;
+            }
+        }
+        Some(starts)
+    }
+
+    /// [`contains_words`] for the text these starts were found in.
+    pub(crate) fn contains(&self, hay: &str, needle: &str) -> bool {
+        let (h, n) = (hay.as_bytes(), needle.as_bytes());
+        if n.is_empty() {
+            return false;
+        }
+        for &start in &self.at[..self.len] {
+            let (start, end) = (start as usize, start as usize + n.len());
+            if end > h.len() {
+                break;
+            }
+            if same_ignoring_case(&h[start..end], n)
+                && (end == h.len() || !h[end].is_ascii_alphanumeric())
+            {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// `a == b` ignoring ASCII case, for slices of one length. A plain loop: the slice
+/// `eq_ignore_ascii_case` lowers every byte where this stops at the first difference.
+fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
+    for i in 0..a.len() {
+        let (x, y) = (a[i], b[i]);
+        // Two cases of one ASCII letter differ only in 0x20; no other pair does.
+        if x != y && (x ^ y != 0x20 || !(x | 0x20).is_ascii_lowercase()) {
+            return false;
+        }
+    }
+    true
 }
 
 /// The work [`contains_words`] does on `hay`, in units for [`budget::charge`].
@@ -227,9 +291,14 @@ impl Query {
                         None => false,
                         Some(s) => {
                             let mut hit = false;
+                            let starts = WordStarts::of(s);
                             for w in words.iter() {
                                 budget::charge(scan_cost(s))?;
-                                if contains_words(s, w) {
+                                let found = match &starts {
+                                    Some(starts) => starts.contains(s, w),
+                                    None => contains_words(s, w),
+                                };
+                                if found {
                                     hit = true;
                                     break;
                                 }
@@ -368,43 +437,22 @@ impl Query {
     }
 }
 
-/// Iterates a query by collecting the matching ids once per `for` loop (four bytes
-/// each, where a script value would take about fifty) and making each entry a script
-/// value only when the loop reaches it; the ids are plain integers, so no
-/// script-side array limit applies.
+/// Iterates a query lazily: a `for` loop makes one entry's value per step, so a loop
+/// over a million clients holds one boxed node at a time rather than all of them.
 impl IntoIterator for Query {
     type Item = Dynamic;
     type IntoIter = Entries;
 
-    fn into_iter(self) -> Self::IntoIter {
-        let mut ids = Vec::new();
-        let _ = self.each(|_, id| {
-            ids.push(id);
-            true
-        });
+    fn into_iter(self) -> Entries {
+        let doc = match self.base {
+            Base::Empty => None,
+            _ => current_doc().filter(|d| d.generation == self.generation),
+        };
         Entries {
-            generation: self.generation,
-            ids: ids.into_iter(),
+            doc,
+            query: self,
+            next: 0,
         }
-    }
-}
-
-/// The entries a `for` loop over a query visits.
-pub struct Entries {
-    generation: u32,
-    ids: std::vec::IntoIter<NodeId>,
-}
-
-impl Iterator for Entries {
-    type Item = Dynamic;
-
-    fn next(&mut self) -> Option<Dynamic> {
-        let id = self.ids.next()?;
-        Some(with_doc(self.generation, |doc| Ok(to_dynamic(doc, id))).unwrap_or(Dynamic::UNIT))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.ids.size_hint()
     }
 }
 
@@ -412,8 +460,49 @@ impl IntoIterator for Node {
     type Item = Dynamic;
     type IntoIter = Entries;
 
-    fn into_iter(self) -> Self::IntoIter {
+    fn into_iter(self) -> Entries {
         Query::of(self).into_iter()
+    }
+}
+
+/// The matches of a query, made one at a time; the ids are plain integers, so no
+/// script-side array limit applies.
+pub struct Entries {
+    /// `None` once done, or when the query belongs to another call's estate.
+    doc: Option<Arc<Doc>>,
+    query: Query,
+    next: usize,
+}
+
+impl Iterator for Entries {
+    type Item = Dynamic;
+
+    fn next(&mut self) -> Option<Dynamic> {
+        let doc = self.doc.as_deref()?;
+        let found = loop {
+            let id = match &self.query.base {
+                Base::Empty => None,
+                Base::Ids(ids) => ids.get(self.next).copied(),
+                Base::Children(p) => match doc.value(*p) {
+                    V::Array(items) => items.get(self.next).copied(),
+                    V::Table(t) => t.child(self.next),
+                    _ => None,
+                },
+            };
+            let Some(id) = id else { break None };
+            self.next += 1;
+            // As `each`: a unit per entry visited. A limit ends the loop here, and
+            // the progress check then stops the call.
+            match budget::charge(1).and_then(|()| self.query.matches(doc, id)) {
+                Ok(true) => break Some(to_dynamic(doc, id)),
+                Ok(false) => continue,
+                Err(_) => break None,
+            }
+        };
+        if found.is_none() {
+            self.doc = None;
+        }
+        found
     }
 }
 
@@ -447,6 +536,48 @@ mod tests {
         assert!(!contains_words(&format!("c{needle}"), &needle));
         let big = "a".repeat(1 << 20);
         assert!(!contains_words(&big, &"a".repeat(1 << 19)));
+    }
+
+    #[test]
+    fn short_and_long_texts_give_the_plain_answer() {
+        // Every start, compared in full: what both the short-text pass and `memchr` must give.
+        let plain = |h: &str, n: &str| {
+            let (h, n) = (h.as_bytes(), n.as_bytes());
+            (0..=h.len().saturating_sub(n.len())).any(|s| {
+                n.len() <= h.len()
+                    && (s == 0 || !h[s - 1].is_ascii_alphanumeric())
+                    && h[s..s + n.len()].eq_ignore_ascii_case(n)
+                    && (s + n.len() == h.len() || !h[s + n.len()].is_ascii_alphanumeric())
+            })
+        };
+        let needles = ["windows nt", "Windows 95", "nt", "2000", " x", "é", "-9"];
+        for base in [
+            "Windows NT 4.0",
+            "xwindows nt",
+            "WINDOWS 95-9",
+            "a é x",
+            "nt",
+        ] {
+            for pad in [0, 50, 60, 70] {
+                for hay in [
+                    format!("{}{base}", "ab ".repeat(pad / 3)),
+                    format!("{base}{}", " Z".repeat(pad / 2)),
+                ] {
+                    for n in needles {
+                        assert_eq!(contains_words(&hay, n), plain(&hay, n), "{hay:?} {n:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn case_is_ignored_for_ascii_letters_only() {
+        for x in 0..=255u8 {
+            for y in 0..=255u8 {
+                assert_eq!(same_ignoring_case(&[x], &[y]), x.eq_ignore_ascii_case(&y));
+            }
+        }
     }
 
     #[test]

@@ -382,4 +382,58 @@ mod tests {
         assert_eq!(findings.len(), 1, "the other rule still reports");
         assert_eq!(findings[0].rule, "t/fine");
     }
+
+    #[test]
+    fn for_loops_read_entries_one_at_a_time_and_still_stop_at_a_limit() {
+        let rule = |engine: &Engine, body: &str| {
+            let text =
+                format!("//! severity: error\n//! title: t\nfn check(estate) {{ {body} }}\n");
+            compile(
+                engine,
+                RuleText {
+                    id: "t/loop".into(),
+                    source: Arc::new(Source::new("loop.rhai".to_string(), text)),
+                    builtin: false,
+                    pack: None,
+                },
+            )
+            .unwrap()
+        };
+        let mut text = "arr = [1, 2, 3]\n[t]\nx = 1\ny = 2\n".to_string();
+        for name in ["a", "b", "c"] {
+            text.push_str(&format!("[[s]]\nname = \"{name}\"\n"));
+        }
+        let estate = Estate {
+            index: 0,
+            doc: Arc::new(parse(Arc::new(Source::new("e.toml", text))).unwrap()),
+        };
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        // Tables, arrays, a filtered query, and a loop inside a loop over the same array.
+        let all = rule(
+            &engine,
+            "let out = []; for s in estate.s { out.push(s.name); } \
+             for s in estate.s.select(\"name\", [\"a\", \"c\"]) { out.push(s.name); } \
+             for v in estate.arr { out.push(v); } for v in estate.t { out.push(v); } \
+             for s in estate.s { for r in estate.s { if s == r { out.push(r.name); } } } \
+             fail(estate.t, \"x\", out.to_string());",
+        );
+        let (findings, failures) =
+            evaluate(&engine, &limits, std::slice::from_ref(&estate), &[all]);
+        assert!(failures.is_empty());
+        assert_eq!(
+            findings[0].message,
+            r#"["a", "b", "c", "a", "c", 1, 2, 3, 1, 2, "a", "b", "c"]"#
+        );
+        // Each entry a loop visits is charged: a budget below the entries stops the loop.
+        let tight = Limits {
+            max_operations: 2,
+            ..Limits::default()
+        };
+        let engine = crate::engine::sandbox::build(&tight, false);
+        let endless = rule(&engine, "for s in estate.s { }");
+        let (_, failures) = evaluate(&engine, &tight, std::slice::from_ref(&estate), &[endless]);
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].kind, FailureKind::RuleLimit);
+    }
 }

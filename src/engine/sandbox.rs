@@ -30,6 +30,6 @@ pub fn build(limits: &Limits, verbose: bool) -> Engine {
         engine.on_print(|_| {});
         engine.on_debug(|_, _, _| {});
     }
-    api::register(&mut engine);
+    super::calls::remember_host_api(api::register(&mut engine));
     engine
 }

@@ -134,6 +134,14 @@ impl<'d> Entries<'d> {
     pub fn is_empty(&self) -> bool {
         self.kids.len() == 0
     }
+    /// The id of the `i`th child.
+    pub fn child(&self, i: usize) -> Option<NodeId> {
+        match self.kids {
+            Kids::Consecutive(first, n) => (i < n as usize).then(|| first + i as u32),
+            Kids::Listed(ids) => ids.get(i).copied(),
+        }
+    }
+
     /// Keys and child ids.
     pub fn iter(&self) -> impl Iterator<Item = (&'d str, NodeId)> + 'd {
         let arena = self.arena;
