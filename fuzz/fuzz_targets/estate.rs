@@ -16,8 +16,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(doc) => {
             let mut stack = vec![ROOT];
             while let Some(id) = stack.pop() {
-                let node = doc.node(id);
-                assert!(node.span().end <= len && node.key_span().end <= len);
+                assert!(doc.span(id).end <= len && doc.key_span(id).end <= len);
                 let _ = doc.path(id);
                 stack.extend(doc.children(id));
             }
