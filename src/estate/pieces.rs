@@ -156,10 +156,11 @@ fn is_top_array_header(line: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::estate::load::parse_in_pieces_of;
-    use crate::estate::{Doc, Source};
+    use crate::estate::{Doc, Source, Value};
+    use proptest::prelude::*;
     use std::sync::Arc;
 
-    type Shape = (String, (u32, u32), (u32, u32), &'static str);
+    type Shape = (String, (u32, u32), (u32, u32), &'static str, String);
 
     fn key(r: std::ops::Range<usize>) -> (u32, u32) {
         (r.start as u32, r.end as u32)
@@ -174,6 +175,10 @@ mod tests {
                 key(d.span(id)),
                 key(d.key_span(id)),
                 d.type_name(id),
+                match d.value(id) {
+                    Value::Array(_) | Value::Table(_) => String::new(),
+                    v => format!("{v:?}"),
+                },
             ));
             stack.extend(d.children(id).into_iter().rev());
         }
@@ -246,5 +251,67 @@ mod tests {
         let (w, c) = (whole.unwrap_err(), pieced.unwrap_err());
         assert_eq!(w[0].span, c[0].span);
         assert!(w[0].span.start > text.len());
+    }
+
+    /// One `key = value` line of a generated estate.
+    fn line() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("name".to_string()),
+            Just("os".to_string()),
+            Just("\"quoted key\"".to_string()),
+            Just("a.dotted".to_string()),
+            "[a-z]{1,8}",
+        ];
+        let value = prop_oneof![
+            any::<i64>().prop_map(|i| i.to_string()),
+            Just("3.5".to_string()),
+            Just("true".to_string()),
+            Just("1979-05-27".to_string()),
+            "[a-zA-Z0-9 ]{0,12}".prop_map(|t| format!("\"{t}\"")),
+            Just("\"tab\\tand \\\"quote\\\"\"".to_string()),
+            Just("'C:\\dir\\[[x]]'".to_string()),
+            Just("\"\"\"\nmulti\n[[clients]]\n\"\"\"".to_string()),
+            Just("[1, [2, 3], { a = \"b\" }]".to_string()),
+            Just("{ x = 1, y = [\"z\"] }".to_string()),
+            // A string long enough that its span needs the side map.
+            Just(format!("\"{}\"", "v".repeat(70_000))),
+        ];
+        (key, value).prop_map(|(k, v)| format!("{k} = {v}\n"))
+    }
+
+    /// A table header and its lines: mostly arrays of tables, sometimes a sub-table
+    /// or a plain table (which makes the join give up).
+    fn section() -> impl Strategy<Value = String> {
+        let header = prop_oneof![
+            6 => Just("[[clients]]".to_string()),
+            3 => Just("[[servers]]".to_string()),
+            1 => Just("[servers.backup]".to_string()),
+            1 => Just("[[servers.domains]]".to_string()),
+            1 => Just("[site]".to_string()),
+        ];
+        (header, prop::collection::vec(line(), 0..5))
+            .prop_map(|(h, lines)| format!("{h}\n{}\n", lines.concat()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever the text, parsing in small pieces gives the same document, or the
+        /// same errors, as parsing it whole.
+        #[test]
+        fn pieces_give_the_document_of_a_whole_parse(
+            head in prop::collection::vec(line(), 0..3),
+            sections in prop::collection::vec(section(), 1..40),
+        ) {
+            let text = format!("{}{}", head.concat(), sections.concat());
+            match both(&text) {
+                (Ok(w), Ok(p)) => prop_assert_eq!(shape(&w), shape(&p)),
+                (Err(w), Err(p)) => prop_assert_eq!(
+                    w.iter().map(|e| e.span.clone()).collect::<Vec<_>>(),
+                    p.iter().map(|e| e.span.clone()).collect::<Vec<_>>()
+                ),
+                (w, p) => prop_assert!(false, "one parse failed: {:?} vs {:?}", w.err(), p.err()),
+            }
+        }
     }
 }
