@@ -2,7 +2,6 @@
 //! the parser leaves to later stages, and conversion into the node arena.
 
 use super::doc::{Arena, Doc, Init, NodeId, Seg, NO_PARENT};
-use super::pieces;
 use super::source::Source;
 use rhai::ImmutableString;
 use std::ops::Range;
@@ -29,29 +28,10 @@ impl SyntaxError {
     }
 }
 
-/// Parses `source` into a document, or returns every syntax error found.
-///
-/// Large files are cut at top-level array-of-tables headers, the pieces parsed in
-/// parallel and their arenas joined; the parser's own tree for a piece is dropped as
-/// soon as the piece is converted, which keeps peak memory near the arena's size.
-/// Whenever a join meets anything but appending to arrays of tables (or a piece has
-/// errors), the whole file is parsed again in one piece, so results never differ.
-pub fn parse(source: Arc<Source>) -> Result<Doc, Vec<SyntaxError>> {
-    parse_in_pieces_of(source, pieces::PIECE)
-}
-
-pub(super) fn parse_in_pieces_of(
-    source: Arc<Source>,
-    piece: usize,
-) -> Result<Doc, Vec<SyntaxError>> {
-    let text = source.text();
-    let starts = pieces::scan(text, piece).map_err(|e| vec![e])?;
-    if !starts.is_empty() {
-        if let Some(arena) = pieces::parse_pieces(text, &starts) {
-            return Ok(Doc::new(source.clone(), arena));
-        }
-    }
-    let mut builder = Builder::new(text, 0);
+/// Parses all of `source` in one piece (no nesting check: [`super::pieces::parse`]
+/// makes it first).
+pub(super) fn parse_whole(source: &Arc<Source>) -> Result<Doc, Vec<SyntaxError>> {
+    let mut builder = Builder::new(source.text(), 0);
     let problems = builder.parse_piece();
     if problems.is_empty() {
         Ok(Doc::new(source.clone(), builder.arena))
@@ -312,7 +292,7 @@ mod tests {
     use crate::estate::ROOT;
 
     fn doc(text: &str) -> Result<Doc, Vec<SyntaxError>> {
-        parse(Arc::new(Source::new("t.toml", text.to_string())))
+        parse_whole(&Arc::new(Source::new("t.toml", text.to_string())))
     }
 
     #[test]
@@ -401,13 +381,5 @@ mod tests {
         assert!(doc("a = 0x").is_err());
         assert!(doc("a = { b = [1,\n 2] }").is_ok());
         assert!(doc("a = \"{ b = 1, }\"").is_ok());
-    }
-
-    #[test]
-    fn deep_nesting_is_refused_not_overflowed() {
-        let deep = format!("a = {}{}", "[".repeat(100_000), "]".repeat(100_000));
-        let errs = doc(&deep).unwrap_err();
-        assert!(errs[0].message.contains("nested"));
-        assert!(doc("[[a]]\n[[a]]\nb = [[1]]\n").is_ok());
     }
 }

@@ -7,5 +7,6 @@ mod pieces;
 pub mod source;
 
 pub use doc::{Doc, NodeId, Value, ROOT};
-pub use load::{parse, SyntaxError};
+pub use load::SyntaxError;
+pub use pieces::parse;
 pub use source::{LineCol, Source};

@@ -1,12 +1,39 @@
-//! Cutting a large estate into pieces at top-level `[[key]]` headers, parsing the
-//! pieces in parallel, and joining their arenas. Any join that is not a plain append to
-//! an array of tables gives up, and the caller parses the file in one piece.
+//! Parsing an estate: the nesting check, then, for a large file, cutting it into
+//! pieces at top-level `[[key]]` headers, parsing the pieces in parallel and joining
+//! their arenas. Any join that is not a plain append to an array of tables gives up,
+//! and the file is parsed in one piece.
 
-use super::doc::{Arena, Kind, NodeId, ROOT};
-use super::load::{skip_string, Builder, SyntaxError, MAX_DEPTH};
+use super::doc::{Arena, Doc, Kind, NodeId, ROOT};
+use super::load::{parse_whole, skip_string, Builder, SyntaxError, MAX_DEPTH};
+use super::source::Source;
+use std::sync::Arc;
 
 /// Files above this size are parsed in pieces cut at top-level `[[...]]` headers.
 pub(super) const PIECE: usize = 512 << 10;
+
+/// Parses `source` into a document, or returns every syntax error found.
+///
+/// The parser's own tree for a piece is dropped as soon as the piece is converted,
+/// which keeps peak memory near the arena's size. Whenever the pieces do not join (or
+/// one has errors), the whole file is parsed again in one piece, so results never
+/// differ.
+pub fn parse(source: Arc<Source>) -> Result<Doc, Vec<SyntaxError>> {
+    parse_in_pieces_of(source, PIECE)
+}
+
+pub(super) fn parse_in_pieces_of(
+    source: Arc<Source>,
+    piece: usize,
+) -> Result<Doc, Vec<SyntaxError>> {
+    let text = source.text();
+    let starts = scan(text, piece).map_err(|e| vec![e])?;
+    if !starts.is_empty() {
+        if let Some(arena) = parse_pieces(text, &starts) {
+            return Ok(Doc::new(source.clone(), arena));
+        }
+    }
+    parse_whole(&source)
+}
 
 pub(super) fn parse_pieces(text: &str, starts: &[usize]) -> Option<Arena> {
     use rayon::prelude::*;
@@ -155,10 +182,8 @@ fn is_top_array_header(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::estate::load::parse_in_pieces_of;
-    use crate::estate::{Doc, Source, Value};
+    use crate::estate::Value;
     use proptest::prelude::*;
-    use std::sync::Arc;
 
     type Shape = (String, (u32, u32), (u32, u32), &'static str, String);
 
@@ -251,6 +276,18 @@ mod tests {
         let (w, c) = (whole.unwrap_err(), pieced.unwrap_err());
         assert_eq!(w[0].span, c[0].span);
         assert!(w[0].span.start > text.len());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let deep = format!("a = {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let errs = doc_of(&deep).unwrap_err();
+        assert!(errs[0].message.contains("nested"));
+        assert!(doc_of("[[a]]\n[[a]]\nb = [[1]]\n").is_ok());
+    }
+
+    fn doc_of(text: &str) -> Result<Doc, Vec<SyntaxError>> {
+        parse(Arc::new(Source::new("t.toml", text.to_string())))
     }
 
     /// One `key = value` line of a generated estate.

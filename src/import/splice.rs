@@ -8,7 +8,7 @@
 use super::map::Entry;
 use super::merge::Summary;
 use crate::engine::fix::{insertion, is_key_value, last_key_value, line_end, newline_of};
-use crate::estate::{doc::Value as V, load, Doc, NodeId, Source, ROOT};
+use crate::estate::{self, doc::Value as V, Doc, NodeId, Source, ROOT};
 use crate::report::Edit;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ pub fn refresh(
     entries: &[Entry],
     prune: bool,
 ) -> Option<(String, Summary)> {
-    let doc = load::parse(Arc::new(Source::new(name, text.to_string()))).ok()?;
+    let doc = estate::parse(Arc::new(Source::new(name, text.to_string()))).ok()?;
     let array = doc.get(ROOT, table)?;
     let V::Array(items) = doc.value(array) else {
         return None;
