@@ -326,33 +326,30 @@ impl Query {
             return Ok(());
         }
         with_doc(self.generation, |doc| {
-            let mut visit = |id: NodeId| -> RhaiResult<bool> {
+            let base = self.base_ids(doc);
+            let mut i = 0;
+            while let Some(id) = base.get(i) {
+                i += 1;
                 budget::charge(1)?;
-                Ok(!self.matches(doc, id)? || f(doc, id))
-            };
-            let ids: &[NodeId] = match &self.base {
-                Base::Empty => &[],
-                Base::Ids(ids) => ids,
-                Base::Children(id) => match doc.value(*id) {
-                    V::Array(items) => items,
-                    V::Table(t) => {
-                        for (_, v) in t.iter() {
-                            if !visit(v)? {
-                                break;
-                            }
-                        }
-                        return Ok(());
-                    }
-                    _ => &[],
-                },
-            };
-            for &id in ids {
-                if !visit(id)? {
+                if self.matches(doc, id)? && !f(doc, id) {
                     break;
                 }
             }
             Ok(())
         })
+    }
+
+    /// The entries of the query's base, before filtering, read by position.
+    fn base_ids<'d>(&'d self, doc: &'d Doc) -> BaseIds<'d> {
+        match &self.base {
+            Base::Empty => BaseIds::Listed(&[]),
+            Base::Ids(ids) => BaseIds::Listed(ids),
+            Base::Children(id) => match doc.value(*id) {
+                V::Array(items) => BaseIds::Listed(items),
+                V::Table(t) => BaseIds::Table(t),
+                _ => BaseIds::Listed(&[]),
+            },
+        }
     }
 
     pub(crate) fn count(&self) -> RhaiResult<i64> {
@@ -465,6 +462,21 @@ impl IntoIterator for Node {
     }
 }
 
+/// A query's base: ids, or a table's children.
+enum BaseIds<'d> {
+    Listed(&'d [NodeId]),
+    Table(crate::estate::doc::Entries<'d>),
+}
+
+impl BaseIds<'_> {
+    fn get(&self, i: usize) -> Option<NodeId> {
+        match self {
+            BaseIds::Listed(ids) => ids.get(i).copied(),
+            BaseIds::Table(t) => t.child(i),
+        }
+    }
+}
+
 /// The matches of a query, made one at a time; the ids are plain integers, so no
 /// script-side array limit applies.
 pub struct Entries {
@@ -480,16 +492,9 @@ impl Iterator for Entries {
     fn next(&mut self) -> Option<Dynamic> {
         let doc = self.doc.as_deref()?;
         let found = loop {
-            let id = match &self.query.base {
-                Base::Empty => None,
-                Base::Ids(ids) => ids.get(self.next).copied(),
-                Base::Children(p) => match doc.value(*p) {
-                    V::Array(items) => items.get(self.next).copied(),
-                    V::Table(t) => t.child(self.next),
-                    _ => None,
-                },
+            let Some(id) = self.query.base_ids(doc).get(self.next) else {
+                break None;
             };
-            let Some(id) = id else { break None };
             self.next += 1;
             // As `each`: a unit per entry visited. A limit ends the loop here, and
             // the progress check then stops the call.
