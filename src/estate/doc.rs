@@ -305,6 +305,12 @@ impl Arena {
         n.start as usize..end as usize
     }
 
+    /// The items of node `id`, if it is an array.
+    pub(super) fn array(&self, id: NodeId) -> Option<&[NodeId]> {
+        let n = &self.nodes[id as usize];
+        (n.kind == Kind::Array).then(|| &self.arrays[n.data as usize][..])
+    }
+
     /// The array behind node `id`, if it is one.
     pub(super) fn array_mut(&mut self, id: NodeId) -> Option<&mut Vec<NodeId>> {
         let n = &self.nodes[id as usize];
@@ -334,8 +340,11 @@ impl Arena {
     }
 
     /// Appends a later piece; returns its root's (key, child) pairs, moved into
-    /// this arena, for the caller to merge into the root.
-    pub(super) fn append(&mut self, piece: Arena) -> Vec<(u32, NodeId)> {
+    /// this arena, for the caller to merge into the root. `None`, with nothing
+    /// appended, when the piece has no root table.
+    pub(super) fn append(&mut self, piece: Arena) -> Option<Vec<(u32, NodeId)>> {
+        piece.nodes.first()?;
+        let root = piece.table_entries(ROOT)?;
         let base = self.nodes.len() as NodeId - 1;
         let map = |id: NodeId| if id == ROOT { ROOT } else { id + base };
         let keys: Vec<u32> = (0..piece.keys.len() as u32)
@@ -349,7 +358,6 @@ impl Arena {
             self.tables.len(),
         ]
         .map(|n| n as u32);
-        let root = piece.table_entries(ROOT).unwrap_or_default();
         let root = root
             .into_iter()
             .map(|(k, v)| (keys[k as usize], map(v)))
@@ -391,7 +399,7 @@ impl Arena {
             };
             self.nodes.push(node);
         }
-        root
+        Some(root)
     }
 
     pub(super) fn shrink(&mut self) {

@@ -79,20 +79,19 @@ pub(super) fn parse_pieces(text: &str, starts: &[usize]) -> Option<Arena> {
 
 /// An array created by `[[key]]` headers. Its span is the first header; a static
 /// array whose text starts with `[[` holds an array first, never a table.
-fn is_array_of_tables(arena: &mut Arena, id: NodeId, text: &str) -> bool {
+fn is_array_of_tables(arena: &Arena, id: NodeId, text: &str) -> bool {
     let header = text
         .get(arena.span(id))
         .is_some_and(|t| t.starts_with("[["));
-    let first = arena.array_mut(id).and_then(|items| items.first().copied());
+    let first = arena.array(id).and_then(|items| items.first().copied());
     header && first.is_some_and(|c| arena.kind(c) == Kind::Table)
 }
 
 /// Appends a later piece to the arena; false when the pieces do not join cleanly.
 fn join(acc: &mut Arena, piece: Arena, text: &str) -> bool {
-    if piece.nodes.is_empty() || piece.table_entries(ROOT).is_none() {
+    let Some(added) = acc.append(piece) else {
         return false;
-    }
-    let added = acc.append(piece);
+    };
     let Some(root) = acc.table_entries(ROOT) else {
         return false;
     };
