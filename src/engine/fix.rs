@@ -103,9 +103,10 @@ fn short(s: &str) -> String {
 /// dotted key, not an array element).
 pub fn is_key_value(doc: &Doc, node: NodeId) -> bool {
     let text = doc.source.text();
-    doc.key_span(node) != doc.span(node)
-        && !in_header(text, doc.key_span(node).start)
-        && text[doc.key_span(node).end..]
+    let key = doc.key_span(node);
+    key != doc.span(node)
+        && !in_header(text, key.start)
+        && text[key.end..]
             .trim_start_matches([' ', '\t'])
             .starts_with('=')
 }
@@ -123,13 +124,12 @@ pub fn last_key_value(doc: &Doc, table: NodeId) -> Option<(usize, usize)> {
     doc.children(table)
         .into_iter()
         .filter_map(|c| {
+            let (key, span) = (doc.key_span(c), doc.span(c));
             if is_key_value(doc, c) {
-                Some((doc.span(c).end, doc.key_span(c).start))
-            } else if doc.key_span(c) == doc.span(c)
-                && !in_header(text, doc.key_span(c).start)
-                && text[doc.key_span(c).end..].starts_with('.')
+                Some((span.end, key.start))
+            } else if key == span && !in_header(text, key.start) && text[key.end..].starts_with('.')
             {
-                last_key_value(doc, c).map(|(end, _)| (end, doc.key_span(c).start))
+                last_key_value(doc, c).map(|(end, _)| (end, key.start))
             } else {
                 None
             }
