@@ -1,7 +1,7 @@
 //! `check --fix` through the binary: what is edited, what is left alone, and how fixes
 //! are reported in JSON and SARIF.
 
-use crate::support::{run_in, Run};
+use crate::support::{run_in, site_rule, Run};
 use std::fs;
 use std::path::Path;
 
@@ -225,10 +225,9 @@ fn sarif_results_carry_valid_fixes() {
 /// A site rule in `dir/site/` that counts `n` up to 3 through two findings with the
 /// same edit, and inserts a missing `owner`.
 fn site_rules(dir: &Path) {
-    let rules = dir.join("site");
-    fs::create_dir(&rules).unwrap();
-    fs::write(
-        rules.join("count.rhai"),
+    site_rule(
+        dir,
+        "count.rhai",
         "//! severity: error\n//! title: count to three\nfn check(estate) {\n\
          let n = estate.n;\n\
          if n < 3 {\n\
@@ -237,8 +236,7 @@ fn site_rules(dir: &Path) {
          }\n\
          if estate.owner == () { warn(estate, \"\", \"no owner\").fix_insert(\"owner\", \"ops team\"); }\n\
          }\n",
-    )
-    .unwrap();
+    );
 }
 
 #[test]
@@ -273,14 +271,12 @@ fn overlapping_fixes_are_applied_one_at_a_time() {
 #[test]
 fn fixes_that_never_settle_stop_after_the_last_pass() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("site");
-    fs::create_dir(&rules).unwrap();
-    fs::write(
-        rules.join("grow.rhai"),
+    site_rule(
+        dir.path(),
+        "grow.rhai",
         "//! severity: error\n//! title: grow\nfn check(estate) {\n\
          fail(estate, \"v\", \"never long enough\").fix_value(estate.v + \"x\");\n}\n",
-    )
-    .unwrap();
+    );
     let file = dir.path().join("estate.toml");
     fs::write(&file, "v = \"a\"\r\n").unwrap();
     let r = fix(

@@ -3,6 +3,7 @@
 //! nor a runaway rule stop the server. Every read has a deadline, so a hang fails
 //! the test instead of stalling CI.
 
+use crate::support::site_rule;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -284,13 +285,7 @@ fn a_misspelt_key_has_a_rename_quick_fix() {
 #[test]
 fn bad_messages_and_runaway_rules_do_not_stop_the_server() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("site");
-    std::fs::create_dir(&rules).unwrap();
-    std::fs::write(
-        rules.join("spin.rhai"),
-        "//! severity: error\n//! title: Never ends\n//! ## What it does\n//! Spins.\n\nfn check(estate) { loop { } }\n",
-    )
-    .unwrap();
+    site_rule(dir.path(), "spin.rhai", "//! severity: error\n//! title: Never ends\n//! ## What it does\n//! Spins.\n\nfn check(estate) { loop { } }\n");
     std::fs::write(
         dir.path().join("preflight.toml"),
         "rule_dirs = [\"site\"]\n[limits]\nmax_operations = 100000\n",

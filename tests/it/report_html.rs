@@ -2,7 +2,7 @@
 //! run (matrix cells, findings, waivers), self-contained, inert with hostile text, and
 //! never "ready" when a failure kept the run from checking everything.
 
-use crate::support::run;
+use crate::support::{run, site_rule};
 use scraper::{Html, Selector};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -329,13 +329,7 @@ fn hostile_text_stays_text_and_failures_make_nothing_ready() {
     assert!(text.contains("&lt;script&gt;"));
 
     // A site rule that cannot run: the report says it is incomplete and calls nothing ready.
-    let rules = dir.path().join("site");
-    std::fs::create_dir(&rules).unwrap();
-    std::fs::write(
-        rules.join("broken.rhai"),
-        "//! severity: error\n//! title: Broken\n//! ## What it does\n//! Breaks.\n//! ## How to fix\n//! Nothing.\nfn check(estate) { let x = 1 / 0; }\n",
-    )
-    .unwrap();
+    let rules = site_rule(dir.path(), "broken.rhai", "//! severity: error\n//! title: Broken\n//! ## What it does\n//! Breaks.\n//! ## How to fix\n//! Nothing.\nfn check(estate) { let x = 1 / 0; }\n");
     let clean = TWO_SERVERS
         .replace("Windows Server 2003 R2", "Windows Server 2012 R2")
         .replace("\"Smart\"", "\"smart\"");
@@ -357,13 +351,7 @@ fn hostile_text_stays_text_and_failures_make_nothing_ready() {
 #[test]
 fn a_flood_of_findings_is_listed_up_to_a_cap_and_counted_in_full() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("site");
-    std::fs::create_dir(&rules).unwrap();
-    std::fs::write(
-        rules.join("every-client.rhai"),
-        "//! severity: error\n//! title: Every client\n//! requirement: R21\n//! ## What it does\n//! Flags.\n//! ## How to fix\n//! Nothing.\nfn check(estate) { for c in estate.clients { fail(c, \"name\", \"flagged\"); } }\n",
-    )
-    .unwrap();
+    let rules = site_rule(dir.path(), "every-client.rhai", "//! severity: error\n//! title: Every client\n//! requirement: R21\n//! ## What it does\n//! Flags.\n//! ## How to fix\n//! Nothing.\nfn check(estate) { for c in estate.clients { fail(c, \"name\", \"flagged\"); } }\n");
     let mut estate = String::from("[[servers]]\nname = \"hq\"\n");
     for i in 0..2100 {
         estate.push_str(&format!("[[clients]]\nname = \"c{i}\"\nserver = \"hq\"\n"));
@@ -392,14 +380,8 @@ fn a_flood_of_findings_is_listed_up_to_a_cap_and_counted_in_full() {
 #[test]
 fn a_huge_matrix_is_cut_after_the_blocked_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("site");
-    std::fs::create_dir(&rules).unwrap();
     // Applies to every server; fails only the one named `bad`.
-    std::fs::write(
-        rules.join("named.rhai"),
-        "//! severity: error\n//! title: Named\n//! requirement: R21\n//! ## What it does\n//! Flags.\n//! ## How to fix\n//! Nothing.\nfn check(estate) { for s in estate.servers { applies(s); applies(s); if s.name == \"bad\" { fail(s, \"name\", \"bad\"); } } }\n",
-    )
-    .unwrap();
+    let rules = site_rule(dir.path(), "named.rhai", "//! severity: error\n//! title: Named\n//! requirement: R21\n//! ## What it does\n//! Flags.\n//! ## How to fix\n//! Nothing.\nfn check(estate) { for s in estate.servers { applies(s); applies(s); if s.name == \"bad\" { fail(s, \"name\", \"bad\"); } } }\n");
     let mut estate = String::new();
     for i in 0..5004 {
         estate.push_str(&format!("[[servers]]\nname = \"s{i:05}\"\n"));

@@ -96,3 +96,12 @@ pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
     assert!(out.status.success(), "git {args:?}: {out:?}");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// Writes `text` as the site rule `file` in `dir/site/` (made when missing); returns
+/// that folder, to pass as `--rules`.
+pub fn site_rule(dir: &std::path::Path, file: &str, text: &str) -> std::path::PathBuf {
+    let rules = dir.join("site");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join(file), text).unwrap();
+    rules
+}
