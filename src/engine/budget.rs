@@ -1,9 +1,11 @@
 //! The budget of one rule call on this thread: the resource limits, the operation and
 //! wall-clock counters, the memory share, and `charge`, through which native helpers
-//! count the work Rhai's own operation counter cannot see.
+//! count the work Rhai's own operation counter cannot see. [`Lent`] carries what is left
+//! of it to helper threads that work for the call.
 
 use rhai::{Dynamic, EvalAltResult, Position};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 /// Resource limits for rule execution. Defaults suit estates of a million entries: the
@@ -133,6 +135,97 @@ pub fn charge(units: u64) -> Result<(), Box<EvalAltResult>> {
     Ok(())
 }
 
+/// Where a native helper counts its work: [`ThisCall`] on the call's own thread, a
+/// [`Lent`] share on a helper thread.
+pub(crate) trait Meter {
+    fn charge(&mut self, units: u64) -> Result<(), Box<EvalAltResult>>;
+}
+
+/// The running call's budget, on its own thread.
+pub(crate) struct ThisCall;
+
+impl Meter for ThisCall {
+    fn charge(&mut self, units: u64) -> Result<(), Box<EvalAltResult>> {
+        charge(units)
+    }
+}
+
+/// What is left of the running call's budget, shared by helper threads that split one
+/// native pass (a filter over a million entries) between them. Each counts its work
+/// into a common total; the call's thread charges that total when they are done, so
+/// the call ends with the same count however many threads did the work.
+pub(crate) struct Lent {
+    left: u64,
+    deadline: Option<Instant>,
+    spent: AtomicU64,
+    /// Set by the first helper stopped by a limit, so the others stop too.
+    stopped: AtomicBool,
+}
+
+impl Lent {
+    /// The budget the running call has left, to lend.
+    pub(crate) fn of_this_call() -> Lent {
+        Lent {
+            left: BUDGET.with(|b| b.get()).saturating_sub(operations_used()),
+            deadline: DEADLINE.with(|d| d.get()),
+            spent: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    /// A meter for one helper thread.
+    pub(crate) fn meter(&self) -> LentMeter<'_> {
+        LentMeter {
+            lent: self,
+            pending: 0,
+        }
+    }
+
+    /// On the call's thread, when the helpers are done: charges all they did, which
+    /// tells whether they went past the budget. A helper that stopped (`stopped`)
+    /// within the budget stopped at the deadline.
+    pub(crate) fn settle(self, stopped: bool) -> Result<(), Box<EvalAltResult>> {
+        charge(self.spent.into_inner())?;
+        if stopped {
+            return Err(stop(TIMEOUT_TOKEN));
+        }
+        Ok(())
+    }
+}
+
+/// One helper thread's count, added to the shared total every few thousand units.
+pub(crate) struct LentMeter<'a> {
+    lent: &'a Lent,
+    pending: u64,
+}
+
+impl LentMeter<'_> {
+    /// Adds what is not yet counted to the shared total; call when the helper is done.
+    pub(crate) fn flush(&mut self) -> Result<(), Box<EvalAltResult>> {
+        let lent = self.lent;
+        let spent = lent.spent.fetch_add(self.pending, Relaxed) + self.pending;
+        self.pending = 0;
+        // Which limit stopped the pass, [`Lent::settle`] tells on the call's thread.
+        if spent > lent.left || lent.deadline.is_some_and(|t| Instant::now() > t) {
+            lent.stopped.store(true, Relaxed);
+        }
+        if lent.stopped.load(Relaxed) {
+            return Err(stop(OPERATIONS_TOKEN));
+        }
+        Ok(())
+    }
+}
+
+impl Meter for LentMeter<'_> {
+    fn charge(&mut self, units: u64) -> Result<(), Box<EvalAltResult>> {
+        self.pending = self.pending.saturating_add(units);
+        if self.pending < CHECK_EVERY {
+            return Ok(());
+        }
+        self.flush()
+    }
+}
+
 /// What the engine's progress hook answers after `ops` interpreted operations: the
 /// token of the limit the call broke, if any.
 pub fn progress(ops: u64) -> Option<Dynamic> {
@@ -150,4 +243,41 @@ pub fn progress(ops: u64) -> Option<Dynamic> {
         return Some(Dynamic::from(OPERATIONS_TOKEN));
     }
     late().then(|| Dynamic::from(TIMEOUT_TOKEN))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(e: &EvalAltResult) -> String {
+        match e {
+            EvalAltResult::ErrorTerminated(t, _) => t.to_string(),
+            e => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn helpers_share_what_is_left_and_the_call_is_charged_their_sum() {
+        arm(&Limits {
+            max_operations: 100,
+            ..Limits::default()
+        });
+        charge(10).unwrap();
+        let lent = Lent::of_this_call();
+        let (mut a, mut b) = (lent.meter(), lent.meter());
+        a.charge(50).unwrap();
+        b.charge(35).unwrap();
+        a.flush().unwrap();
+        b.flush().unwrap();
+        lent.settle(false).unwrap();
+        assert_eq!(operations_used(), 95);
+        // Past what is left: the helper that crosses it stops, and so does the other.
+        let lent = Lent::of_this_call();
+        let (mut a, mut b) = (lent.meter(), lent.meter());
+        a.charge(6).unwrap();
+        assert!(a.flush().is_err());
+        assert!(b.flush().is_err());
+        assert_eq!(token(&lent.settle(true).unwrap_err()), OPERATIONS_TOKEN);
+        disarm();
+    }
 }

@@ -3,7 +3,7 @@
 //! allocates no script values until a `for` loop asks for the matches. `api::query`
 //! and `api::index` make them callable.
 
-use super::budget;
+use super::budget::{self, Lent, Meter, ThisCall};
 use super::context::{current_doc, to_dynamic, with_doc, Node, RhaiResult};
 use super::strmap::StrMap;
 use crate::estate::{doc::Value as V, Doc, NodeId};
@@ -34,6 +34,10 @@ fn value_eq(doc: &Doc, id: NodeId, want: &Dynamic) -> bool {
         _ => false,
     }
 }
+
+/// A filtered query over at least this many entries is tested in parts, in parallel,
+/// when first used: see [`Query::split_matches`].
+pub(crate) const SPLIT_MIN: usize = 1 << 14;
 
 /// A lazy filtered view of an array's (or table's) entries.
 #[derive(Debug, Clone)]
@@ -282,7 +286,7 @@ impl Query {
         self
     }
 
-    fn matches(&self, doc: &Doc, id: NodeId) -> RhaiResult<bool> {
+    fn matches(&self, doc: &Doc, id: NodeId, meter: &mut impl Meter) -> RhaiResult<bool> {
         for f in &self.filters {
             let hit = match doc.get(id, &f.key) {
                 None => false,
@@ -293,7 +297,7 @@ impl Query {
                             let mut hit = false;
                             let starts = WordStarts::of(s);
                             for w in words.iter() {
-                                budget::charge(scan_cost(s))?;
+                                meter.charge(scan_cost(s))?;
                                 let found = match &starts {
                                     Some(starts) => starts.contains(s, w),
                                     None => contains_words(s, w),
@@ -307,7 +311,7 @@ impl Query {
                         }
                     },
                     (None, Some(set)) => {
-                        budget::charge(set.rest.len() as u64)?;
+                        meter.charge(set.rest.len() as u64)?;
                         set.contains(doc, v)
                     }
                     (None, None) => value_eq(doc, v, &f.value),
@@ -331,12 +335,68 @@ impl Query {
             while let Some(id) = base.get(i) {
                 i += 1;
                 budget::charge(1)?;
-                if self.matches(doc, id)? && !f(doc, id) {
+                if self.matches(doc, id, &mut ThisCall)? && !f(doc, id) {
                     break;
                 }
             }
             Ok(())
         })
+    }
+
+    /// The matches of a filtered query over at least [`SPLIT_MIN`] entries, found before
+    /// anything uses them, on as many threads as the run's pool has, in parts of equal
+    /// size; `None` for smaller or unfiltered queries, which are tested one entry at a
+    /// time as they are used. Whether a query is split depends on its size only, so a
+    /// rule counts the same operations and reports the same findings on any number of
+    /// threads.
+    ///
+    /// The parts run on scoped threads of their own, not on rayon: a rayon thread
+    /// waiting for a part would take up other rules' calls meanwhile, on the stack of
+    /// this one and over its thread-local context.
+    fn split_matches(&self) -> Option<RhaiResult<Vec<NodeId>>> {
+        if self.filters.is_empty() || matches!(self.base, Base::Empty) {
+            return None;
+        }
+        let doc = current_doc().filter(|d| d.generation == self.generation)?;
+        let base = self.base_ids(&doc);
+        let len = base.len();
+        if len < SPLIT_MIN {
+            return None;
+        }
+        let parts = rayon::current_num_threads().clamp(1, len / (SPLIT_MIN / 2));
+        let size = len.div_ceil(parts);
+        let lent = Lent::of_this_call();
+        let part = |p: usize| -> RhaiResult<Vec<NodeId>> {
+            let mut meter = lent.meter();
+            let mut found = Vec::new();
+            for i in p * size..((p + 1) * size).min(len) {
+                let Some(id) = base.get(i) else { break };
+                meter.charge(1)?;
+                if self.matches(&doc, id, &mut meter)? {
+                    found.push(id);
+                }
+            }
+            meter.flush()?;
+            Ok(found)
+        };
+        let results: Vec<_> = std::thread::scope(|s| {
+            let helpers: Vec<_> = (1..parts).map(|p| s.spawn(move || part(p))).collect();
+            let first = part(0);
+            std::iter::once(first)
+                .chain(helpers.into_iter().map(|h| {
+                    // A panic in a part is the rule's panic, caught where the call is.
+                    h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+                }))
+                .collect()
+        });
+        let stopped = results.iter().any(Result::is_err);
+        Some(lent.settle(stopped).map(|()| {
+            let mut ids = Vec::with_capacity(results.iter().flatten().map(Vec::len).sum());
+            for found in results.into_iter().flatten() {
+                ids.extend(found);
+            }
+            ids
+        }))
     }
 
     /// The entries of the query's base, before filtering, read by position.
@@ -353,6 +413,9 @@ impl Query {
     }
 
     pub(crate) fn count(&self) -> RhaiResult<i64> {
+        if let Some(ids) = self.split_matches() {
+            return Ok(ids?.len() as i64);
+        }
         let mut n = 0;
         self.each(|_, _| {
             n += 1;
@@ -445,9 +508,24 @@ impl IntoIterator for Query {
             Base::Empty => None,
             _ => current_doc().filter(|d| d.generation == self.generation),
         };
+        let (query, tested) = match self.split_matches() {
+            // A limit the parts hit ends the loop at once; the progress check then
+            // stops the call.
+            Some(Err(_)) => (Query::empty(), true),
+            Some(Ok(ids)) => (
+                Query {
+                    generation: self.generation,
+                    base: Base::Ids(ids.into()),
+                    filters: Vec::new(),
+                },
+                true,
+            ),
+            None => (self, false),
+        };
         Entries {
             doc,
-            query: self,
+            query,
+            tested,
             next: 0,
         }
     }
@@ -469,6 +547,13 @@ enum BaseIds<'d> {
 }
 
 impl BaseIds<'_> {
+    fn len(&self) -> usize {
+        match self {
+            BaseIds::Listed(ids) => ids.len(),
+            BaseIds::Table(t) => t.len(),
+        }
+    }
+
     fn get(&self, i: usize) -> Option<NodeId> {
         match self {
             BaseIds::Listed(ids) => ids.get(i).copied(),
@@ -483,6 +568,8 @@ pub struct Entries {
     /// `None` once done, or when the query belongs to another call's estate.
     doc: Option<Arc<Doc>>,
     query: Query,
+    /// The entries were tested and charged for already, all at once.
+    tested: bool,
     next: usize,
 }
 
@@ -496,9 +583,12 @@ impl Iterator for Entries {
                 break None;
             };
             self.next += 1;
+            if self.tested {
+                break Some(to_dynamic(doc, id));
+            }
             // As `each`: a unit per entry visited. A limit ends the loop here, and
             // the progress check then stops the call.
-            match budget::charge(1).and_then(|()| self.query.matches(doc, id)) {
+            match budget::charge(1).and_then(|()| self.query.matches(doc, id, &mut ThisCall)) {
                 Ok(true) => break Some(to_dynamic(doc, id)),
                 Ok(false) => continue,
                 Err(_) => break None,

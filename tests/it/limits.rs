@@ -253,3 +253,75 @@ fn a_replace_that_would_build_a_terabyte_is_refused_before_it_starts() {
         "{message}"
     );
 }
+
+/// Filters over at least 16,384 entries are tested in parts on all threads before a
+/// loop uses them: the answers, their order, and where a limit stops the call are
+/// those of one thread testing one entry at a time.
+#[test]
+fn filters_split_between_threads_answer_and_stop_as_one_thread_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let clients = 40_000;
+    let path = estate(dir.path(), clients, |i| {
+        let os = if i % 7 == 0 { "Win98 SE" } else { "Windows 7" };
+        let arch = ["x86", "x64", "ia64"][i % 3];
+        format!("name = \"c{i}\"\nos = \"{os}\"\narch = \"{arch}\"\n")
+    });
+    let check = |rule: &str, jobs: &str, ops: &str| {
+        let args = [
+            "check",
+            &path,
+            "--no-builtin",
+            "--rules",
+            rule,
+            "--jobs",
+            jobs,
+            "--max-operations",
+            ops,
+            "--format",
+            "json",
+        ];
+        run_with(&args, &[], NO_HANG)
+    };
+    let found = |json: &Value, rule: &str| -> Vec<(String, String)> {
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == rule)
+            .map(|f| {
+                let m = f["message"].as_str().unwrap().to_string();
+                (f["path"].as_str().unwrap().to_string(), m)
+            })
+            .collect()
+    };
+    let split = check("tests/data/split/select.rhai", "2", "100000000");
+    let serial = check("tests/data/split/loop.rhai", "1", "100000000");
+    let (a, b) = (
+        found(&split.json, "split/select"),
+        found(&serial.json, "split/loop"),
+    );
+    let legacy = (0..clients).filter(|i| i % 7 == 0 && i % 3 != 1).count();
+    assert_eq!(a.len(), legacy + 1, "{}", split.stdout);
+    assert_eq!(a, b, "the split filter and the plain loop disagree");
+    assert!(a.contains(&(String::new(), format!("ia64: {}", clients / 3))));
+    assert_eq!(
+        split.stdout,
+        check("tests/data/split/select.rhai", "1", "100000000").stdout,
+        "--jobs changed the output"
+    );
+    // A budget the first filter's 40,000 entries exceed: no finding, and the same
+    // failure on one thread and on two.
+    let stopped: Vec<Run> = ["1", "2"]
+        .iter()
+        .map(|jobs| check("tests/data/split/select.rhai", jobs, "30000"))
+        .collect();
+    for run in &stopped {
+        assert_eq!(run.code, 2, "{}", run.stdout);
+        let (messages, failures) = outcome(&run.json, "split/select");
+        assert!(messages.is_empty(), "{messages:?}");
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        let message = failures[0]["message"].as_str().unwrap();
+        assert!(message.contains("limit of 30000 operations"), "{message}");
+    }
+    assert_eq!(stopped[0].json, stopped[1].json);
+}
