@@ -10,7 +10,7 @@
 //! - [`pipeline`] runs one check or diff end to end; [`fixture`] is `preflight test`;
 //! - [`lsp`] is the language server for editors;
 //! - [`cli`] is the command line; [`files`] finds and reads inputs; [`suggest`] offers
-//!   "did you mean" names.
+//!   "did you mean" names; [`timings`] says where a run's time went (`--timings`).
 
 pub mod cli;
 pub mod config;
@@ -30,3 +30,4 @@ pub mod pipeline;
 pub mod report;
 pub mod settings;
 pub mod suggest;
+pub mod timings;

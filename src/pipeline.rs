@@ -314,7 +314,7 @@ fn check_keyed(
     mut failures: Vec<Failure>,
 ) -> (Report, Vec<Estate>) {
     pool(settings.jobs).install(|| {
-        let prepared = prepare(settings);
+        let prepared = crate::timings::phase("compile rules", || prepare(settings));
         failures.extend(prepared.failures.iter().cloned());
         check_prepared(settings, &prepared, inputs, keys, failures)
     })
@@ -385,7 +385,9 @@ pub fn check_prepared(
 ) -> (Report, Vec<Estate>) {
     let set = &prepared.set;
     let ids: Vec<&str> = prepared.ids.iter().map(String::as_str).collect();
-    let (estates, load_failures) = load_estates(&inputs, settings.max_file_size);
+    let (estates, load_failures) = crate::timings::phase("read and parse", || {
+        load_estates(&inputs, settings.max_file_size)
+    });
     failures.extend(load_failures);
     let bar = progress_bar(settings, &estates, set.rules.len());
     let tick = || {
@@ -393,8 +395,9 @@ pub fn check_prepared(
             b.inc(1);
         }
     };
-    let evaluation =
-        evaluate_with_progress(&set.engine, &settings.limits, &estates, &set.rules, &tick);
+    let evaluation = crate::timings::phase("evaluate", || {
+        evaluate_with_progress(&set.engine, &settings.limits, &estates, &set.rules, &tick)
+    });
     let (findings, run_failures) = (evaluation.findings, evaluation.failures);
     if let Some(b) = bar {
         b.finish_and_clear();

@@ -62,6 +62,46 @@ fn output(cmd: &[String]) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
+/// The seconds preflight's own `--timings` gives `phase` in one run of `cmd`.
+fn phase_seconds(cmd: &[String], phase: &str) -> f64 {
+    let out = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .arg("--timings")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    stderr
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_suffix(phase)?
+                .trim()
+                .strip_suffix(" s")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no `{phase}` in --timings of {cmd:?}: {stderr}"))
+}
+
+/// Rule evaluation alone, in-process (`--timings`), with 1 and with 2 threads, the two
+/// run in turn: the median of each, and the median of the pairs' ratios.
+fn evaluation_speedup(cmd: &[String], runs: usize) -> (f64, f64, f64) {
+    let with_jobs = |j: &str| [cmd, &["--jobs".to_string(), j.to_string()]].concat();
+    let (one, two) = (with_jobs("1"), with_jobs("2"));
+    let (mut a, mut b, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (x, y) = (
+            phase_seconds(&one, "evaluate"),
+            phase_seconds(&two, "evaluate"),
+        );
+        a.push(x);
+        b.push(y);
+        ratio.push(x / y);
+    }
+    (median(a), median(b), median(ratio))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -602,6 +642,13 @@ fn main() {
                     eval("2"),
                     eval("1") / eval("2")
                 );
+            }
+            println!();
+            println!("Rule evaluation alone, measured inside the process (`--timings`), 1 and 2 threads in turn:\n");
+            println!("| command | `--jobs 1` | `--jobs 2` | speed-up (median of pairs) |\n|---|---:|---:|---:|");
+            for (label, cmd) in [("a", &cmd_a), ("a2", &cmd_a2), ("e", &cmd_e)] {
+                let (one, two, ratio) = evaluation_speedup(cmd, a.runs);
+                println!("| ({label}) | {one:.3} s | {two:.3} s | {ratio:.2}× |");
             }
             println!();
             // 1,000 estates of 100 clients against one of the same total size.

@@ -47,6 +47,9 @@ fn flags(c: &CommonArgs) -> Flags {
 }
 
 pub(super) fn check(a: CheckArgs) -> u8 {
+    if a.common.timings {
+        crate::timings::enable();
+    }
     let (settings, failures) = Settings::resolve(&Flags {
         paths: a.paths.clone(),
         baseline: a.baseline.clone(),
@@ -76,6 +79,9 @@ pub(super) fn check(a: CheckArgs) -> u8 {
 }
 
 pub(super) fn diff(a: DiffArgs) -> u8 {
+    if a.common.timings {
+        crate::timings::enable();
+    }
     let mut flags = flags(&a.common);
     let mut early = Vec::new();
     let mut changes = Vec::new();
@@ -295,10 +301,16 @@ fn print_report(report: &Report, c: &CommonArgs) -> bool {
     } else {
         // Renderers may share the work out; they keep to the cores `--jobs` allows.
         let jobs = c.jobs.filter(|&n| n <= crate::settings::most_jobs());
-        let text = crate::pipeline::pool(jobs).install(|| output::render(report, c.format, &style));
+        let text = crate::timings::phase("render", || {
+            crate::pipeline::pool(jobs).install(|| output::render(report, c.format, &style))
+        });
         emit(&text);
     }
-    write_outputs(report, c)
+    let written = write_outputs(report, c);
+    if c.timings {
+        eprint!("{}", crate::timings::summary());
+    }
+    written
 }
 
 /// Writes every `--output`; false when one could not be written (said on stderr).

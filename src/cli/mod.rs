@@ -161,6 +161,9 @@ pub struct CommonArgs {
     /// Print how many findings each rule reported instead of the findings
     #[arg(long)]
     pub statistics: bool,
+    /// Say on stderr how long each phase and the slowest rules took
+    #[arg(long)]
+    pub timings: bool,
     /// Exit 0 even when findings fail the run (failures still exit 2)
     #[arg(long)]
     pub exit_zero: bool,

@@ -57,7 +57,8 @@ pub fn evaluate_with_progress(
         .map(|i| {
             let estate = &estates[i / rules.len()];
             let rule = &rules[i % rules.len()];
-            let out = run_one(engine, limits, estate, rule, fallback);
+            let out =
+                crate::timings::rule(&rule.id, || run_one(engine, limits, estate, rule, fallback));
             tick();
             out
         })
