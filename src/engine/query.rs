@@ -458,6 +458,10 @@ impl Query {
 
     /// Entries whose string `key` value an earlier entry already had.
     pub(crate) fn duplicates(&self, key: &str) -> RhaiResult<Query> {
+        // Of nothing (a missing array): nothing, usable as any empty query.
+        if matches!(self.base, Base::Empty) {
+            return Ok(Query::empty());
+        }
         let mut seen = StrMap::with_capacity(key, self.upper_bound());
         let mut twins = Vec::new();
         self.each(|doc, id| {

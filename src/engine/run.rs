@@ -437,4 +437,30 @@ mod tests {
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0].kind, FailureKind::RuleLimit);
     }
+
+    #[test]
+    fn queries_of_a_missing_array_are_empty_whatever_is_asked_of_them() {
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        let text = "//! severity: error\n//! title: t\nfn check(estate) { \
+            let d = estate.missing.items().duplicates(\"name\"); \
+            fail(estate, \"\", `${d.is_empty()} ${d.len()} ${d.first()}`); }\n";
+        let rule = compile(
+            &engine,
+            RuleText {
+                id: "t/missing".into(),
+                source: Arc::new(Source::new("missing.rhai".to_string(), text.into())),
+                builtin: false,
+                pack: None,
+            },
+        )
+        .unwrap();
+        let estate = Estate {
+            index: 0,
+            doc: Arc::new(parse(Arc::new(Source::new("e.toml", "x = 1\n".into()))).unwrap()),
+        };
+        let (findings, failures) = evaluate(&engine, &limits, &[estate], &[rule]);
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(findings[0].message, "true 0 ");
+    }
 }
