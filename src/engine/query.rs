@@ -424,6 +424,30 @@ impl Query {
         Ok(n)
     }
 
+    /// The query's matches, found now: a query without filters over just them, so
+    /// what is built on it tests a few entries instead of the whole base again.
+    pub(crate) fn found(&self) -> RhaiResult<Query> {
+        if self.filters.is_empty() || matches!(self.base, Base::Empty) {
+            return Ok(self.clone());
+        }
+        let ids = match self.split_matches() {
+            Some(ids) => ids?,
+            None => {
+                let mut ids = Vec::new();
+                self.each(|_, id| {
+                    ids.push(id);
+                    true
+                })?;
+                ids
+            }
+        };
+        Ok(Query {
+            generation: self.generation,
+            base: Base::Ids(ids.into()),
+            filters: Vec::new(),
+        })
+    }
+
     pub(crate) fn first(&self) -> RhaiResult<Dynamic> {
         let mut out = Dynamic::UNIT;
         self.each(|doc, id| {

@@ -415,6 +415,8 @@ mod tests {
             &engine,
             "let out = []; for s in estate.s { out.push(s.name); } \
              for s in estate.s.select(\"name\", [\"a\", \"c\"]) { out.push(s.name); } \
+             let ac = estate.s.select(\"name\", [\"a\", \"c\"]).items(); \
+             for s in ac.reject(\"name\", \"a\") { out.push(s.name); } out.push(ac.len()); \
              for v in estate.arr { out.push(v); } for v in estate.t { out.push(v); } \
              for s in estate.s { for r in estate.s { if s == r { out.push(r.name); } } } \
              fail(estate.t, \"x\", out.to_string());",
@@ -424,7 +426,7 @@ mod tests {
         assert!(failures.is_empty());
         assert_eq!(
             findings[0].message,
-            r#"["a", "b", "c", "a", "c", 1, 2, 3, 1, 2, "a", "b", "c"]"#
+            r#"["a", "b", "c", "a", "c", "c", 2, 1, 2, 3, 1, 2, "a", "b", "c"]"#
         );
         // Each entry a loop visits is charged: a budget below the entries stops the loop.
         let tight = Limits {

@@ -15,7 +15,8 @@ pub(super) fn register(api: &mut Api) {
         .add("items", |_: &mut ImmutableString| Query::empty())
         .add("items", |_: &mut rhai::INT| Query::empty())
         .add("items", |_: &mut rhai::FLOAT| Query::empty())
-        .add("items", |_: &mut bool| Query::empty());
+        .add("items", |_: &mut bool| Query::empty())
+        .add("items", |q: &mut Query| q.found());
     for (name, keep_equal, words) in [
         ("select", true, false),
         ("reject", false, false),
