@@ -18,32 +18,36 @@ pub fn enable() {
     ON.store(true, Relaxed);
 }
 
-/// Runs `f`, recording its wall-clock time under `name`.
-pub fn phase<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
+/// Runs `f` and, when recording, how long it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Option<Duration>) {
     if !ON.load(Relaxed) {
-        return f();
+        return (f(), None);
     }
     let start = Instant::now();
     let out = f();
-    let took = start.elapsed();
-    let mut phases = PHASES.lock().unwrap_or_else(|e| e.into_inner());
-    match phases.iter_mut().find(|(n, _)| *n == name) {
-        Some((_, d)) => *d += took,
-        None => phases.push((name, took)),
+    (out, Some(start.elapsed()))
+}
+
+/// Runs `f`, recording its wall-clock time under `name`.
+pub fn phase<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
+    let (out, took) = timed(f);
+    if let Some(took) = took {
+        let mut phases = PHASES.lock().unwrap_or_else(|e| e.into_inner());
+        match phases.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, d)) => *d += took,
+            None => phases.push((name, took)),
+        }
     }
     out
 }
 
 /// Runs `f` as one call of rule `id`, recording its time.
 pub fn rule<T>(id: &str, f: impl FnOnce() -> T) -> T {
-    if !ON.load(Relaxed) {
-        return f();
+    let (out, took) = timed(f);
+    if let Some(took) = took {
+        let mut rules = RULES.lock().unwrap_or_else(|e| e.into_inner());
+        *rules.entry(id.to_string()).or_default() += took;
     }
-    let start = Instant::now();
-    let out = f();
-    let took = start.elapsed();
-    let mut rules = RULES.lock().unwrap_or_else(|e| e.into_inner());
-    *rules.entry(id.to_string()).or_default() += took;
     out
 }
 

@@ -26,6 +26,14 @@ fn estate(dir: &std::path::Path, clients: usize, client: impl Fn(usize) -> Strin
     path.to_str().unwrap().to_string()
 }
 
+/// Runs `rule` alone on the estate at `path`, with `extra` flags, reporting as JSON.
+fn check_alone(path: &str, rule: &str, extra: &[&str], limit: Duration) -> Run {
+    let mut args = vec!["check", path, "--no-builtin", "--rules", rule];
+    args.extend_from_slice(extra);
+    args.extend(["--format", "json"]);
+    run_with(&args, &[], limit)
+}
+
 /// The messages of the findings of `rule`, and the failures of the run.
 fn outcome(report: &Value, rule: &str) -> (Vec<String>, Vec<Value>) {
     let messages = report["findings"]
@@ -82,20 +90,8 @@ fn native_helpers_on_big_inputs_finish_or_stop_at_the_deadline() {
     // 102,500,000 units of charged work pass an operation budget just under that on
     // any machine; the deadline alone was a race once word search got fast.
     let rule = "tests/data/slow-helpers/has-many-words.rhai";
-    let args = [
-        "check",
-        &path,
-        "--no-builtin",
-        "--rules",
-        rule,
-        "--max-operations",
-        "100000000",
-        "--timeout",
-        "2",
-        "--format",
-        "json",
-    ];
-    let Run { json, code, .. } = run_with(&args, &[], PAST_DEADLINE);
+    let extra = ["--max-operations", "100000000", "--timeout", "2"];
+    let Run { json, code, .. } = check_alone(&path, rule, &extra, PAST_DEADLINE);
     assert_eq!(code, 2);
     let (messages, failures) = outcome(&json, "slow-helpers/has-many-words");
     assert!(messages.is_empty());
@@ -116,22 +112,15 @@ fn the_operation_limit_stops_runaway_rules_the_same_way_on_any_schedule() {
         let failures: Vec<Value> = ["1", "2"]
             .iter()
             .map(|jobs| {
-                let args = [
-                    "check",
-                    &path,
-                    "--no-builtin",
-                    "--rules",
-                    rule,
+                let extra = [
                     "--max-operations",
                     "100000",
                     "--timeout",
                     "600",
                     "--jobs",
                     jobs,
-                    "--format",
-                    "json",
                 ];
-                let Run { json, code, .. } = run_with(&args, &[], NO_HANG);
+                let Run { json, code, .. } = check_alone(&path, rule, &extra, NO_HANG);
                 assert_eq!(code, 2, "{rule}");
                 json["failures"].clone()
             })
@@ -267,20 +256,12 @@ fn filters_split_between_threads_answer_and_stop_as_one_thread_does() {
         format!("name = \"c{i}\"\nos = \"{os}\"\narch = \"{arch}\"\n")
     });
     let check = |rule: &str, jobs: &str, ops: &str| {
-        let args = [
-            "check",
+        check_alone(
             &path,
-            "--no-builtin",
-            "--rules",
             rule,
-            "--jobs",
-            jobs,
-            "--max-operations",
-            ops,
-            "--format",
-            "json",
-        ];
-        run_with(&args, &[], NO_HANG)
+            &["--jobs", jobs, "--max-operations", ops],
+            NO_HANG,
+        )
     };
     let found = |json: &Value, rule: &str| -> Vec<(String, String)> {
         json["findings"]
