@@ -79,6 +79,10 @@ pub fn evaluate_with_progress(
     out
 }
 
+/// A rule call that reported at least this many findings has them resolved on all the
+/// pool's threads.
+const RESOLVE_APART: usize = 512;
+
 /// What one rule reported on one estate.
 pub struct Outcome {
     pub findings: Vec<Finding>,
@@ -119,16 +123,23 @@ pub fn run_one(
         .as_ref()
         .and_then(|p| p.readiness.as_ref())
         .or(fallback);
-    let mut subjects = readiness.map(|r| Subjects::new(&estate.doc, r));
-    let findings = raw
-        .into_iter()
-        .map(|r| {
-            let node = r.node;
-            let mut f = resolve(&estate.doc, estate.index, rule, r);
-            f.subject = subjects.as_mut().and_then(|s| s.of(node));
-            f
-        })
-        .collect();
+    // Resolving spans and paths costs thousands of instructions a finding; a rule
+    // with many shares it out to the pool. The call is over and its thread-local
+    // context gone, so this thread may run other calls while it waits.
+    let one = |subjects: &mut Option<Subjects>, r: RawFinding| {
+        let node = r.node;
+        let mut f = resolve(&estate.doc, estate.index, rule, r);
+        f.subject = subjects.as_mut().and_then(|s| s.of(node));
+        f
+    };
+    let subjects = || readiness.map(|r| Subjects::new(&estate.doc, r));
+    let findings = if raw.len() >= RESOLVE_APART {
+        raw.into_par_iter().map_init(subjects, one).collect()
+    } else {
+        let mut s = subjects();
+        raw.into_iter().map(|r| one(&mut s, r)).collect()
+    };
+    let mut subjects = subjects();
     applied.sort_unstable();
     applied.dedup();
     let mut applied: Vec<String> = match subjects.as_mut() {
