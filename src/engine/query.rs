@@ -9,6 +9,7 @@ use super::strmap::StrMap;
 use crate::estate::{doc::Value as V, Doc, NodeId};
 use rhai::{Array, Dynamic, ImmutableString};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 /// Whether the value at `id` equals a script value (strings, numbers, booleans).
@@ -38,6 +39,9 @@ fn value_eq(doc: &Doc, id: NodeId, want: &Dynamic) -> bool {
 /// A filtered query over at least this many entries is tested in parts, in parallel,
 /// when first used: see [`Query::split_matches`].
 pub(crate) const SPLIT_MIN: usize = 1 << 14;
+
+/// Entries a thread tests at a time in a split query.
+const SPLIT_CHUNK: usize = 1 << 12;
 
 /// A lazy filtered view of an array's (or table's) entries.
 #[derive(Debug, Clone)]
@@ -344,14 +348,14 @@ impl Query {
     }
 
     /// The matches of a filtered query over at least [`SPLIT_MIN`] entries, found before
-    /// anything uses them, on as many threads as the run's pool has, in parts of equal
-    /// size; `None` for smaller or unfiltered queries, which are tested one entry at a
+    /// anything uses them, on as many threads as the run's pool has, in chunks of
+    /// [`SPLIT_CHUNK`] entries; `None` for smaller or unfiltered queries, which are tested one entry at a
     /// time as they are used. Whether a query is split depends on its size only, so a
     /// rule counts the same operations and reports the same findings on any number of
     /// threads.
     ///
-    /// The parts run on scoped threads of their own, not on rayon: a rayon thread
-    /// waiting for a part would take up other rules' calls meanwhile, on the stack of
+    /// The helpers are scoped threads of their own, not rayon's: a rayon thread
+    /// waiting for one would take up other rules' calls meanwhile, on the stack of
     /// this one and over its thread-local context.
     fn split_matches(&self) -> Option<RhaiResult<Vec<NodeId>>> {
         if self.filters.is_empty() || matches!(self.base, Base::Empty) {
@@ -363,25 +367,36 @@ impl Query {
         if len < SPLIT_MIN {
             return None;
         }
-        let parts = rayon::current_num_threads().clamp(1, len / (SPLIT_MIN / 2));
-        let size = len.div_ceil(parts);
+        // Chunks taken in turn by whichever thread is free: a thread the system
+        // pauses, or one sharing its core with another rule, holds up no fixed half.
+        let chunks = len.div_ceil(SPLIT_CHUNK);
+        let workers = rayon::current_num_threads().clamp(1, chunks);
+        let next = AtomicUsize::new(0);
         let lent = Lent::of_this_call();
-        let part = |p: usize| -> RhaiResult<Vec<NodeId>> {
+        let work = || -> RhaiResult<Vec<(usize, Vec<NodeId>)>> {
             let mut meter = lent.meter();
-            let mut found = Vec::new();
-            for i in p * size..((p + 1) * size).min(len) {
-                let Some(id) = base.get(i) else { break };
-                meter.charge(1)?;
-                if self.matches(&doc, id, &mut meter)? {
-                    found.push(id);
+            let mut done = Vec::new();
+            loop {
+                let c = next.fetch_add(1, Relaxed);
+                if c >= chunks {
+                    break;
                 }
+                let mut found = Vec::new();
+                for i in c * SPLIT_CHUNK..((c + 1) * SPLIT_CHUNK).min(len) {
+                    let Some(id) = base.get(i) else { break };
+                    meter.charge(1)?;
+                    if self.matches(&doc, id, &mut meter)? {
+                        found.push(id);
+                    }
+                }
+                done.push((c, found));
             }
             meter.flush()?;
-            Ok(found)
+            Ok(done)
         };
         let results: Vec<_> = std::thread::scope(|s| {
-            let helpers: Vec<_> = (1..parts).map(|p| s.spawn(move || part(p))).collect();
-            let first = part(0);
+            let helpers: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
+            let first = work();
             std::iter::once(first)
                 .chain(helpers.into_iter().map(|h| {
                     // A panic in a part is the rule's panic, caught where the call is.
@@ -391,8 +406,11 @@ impl Query {
         });
         let stopped = results.iter().any(Result::is_err);
         Some(lent.settle(stopped).map(|()| {
-            let mut ids = Vec::with_capacity(results.iter().flatten().map(Vec::len).sum());
-            for found in results.into_iter().flatten() {
+            let mut done: Vec<(usize, Vec<NodeId>)> =
+                results.into_iter().flatten().flatten().collect();
+            done.sort_unstable_by_key(|(c, _)| *c);
+            let mut ids = Vec::with_capacity(done.iter().map(|(_, f)| f.len()).sum());
+            for (_, found) in done {
                 ids.extend(found);
             }
             ids
