@@ -395,7 +395,10 @@ impl Query {
             Ok(done)
         };
         let results: Vec<_> = std::thread::scope(|s| {
-            let helpers: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
+            // A thread the system will not give is one helper fewer, not a failure.
+            let helpers: Vec<_> = (1..workers)
+                .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
+                .collect();
             let first = work();
             std::iter::once(first)
                 .chain(helpers.into_iter().map(|h| {
