@@ -72,7 +72,7 @@ pub(crate) struct Filter {
 
 /// Whether `needle` (lower case) occurs in `hay`, ignoring ASCII case, with no
 /// letter or digit directly before or after it. Linear in both lengths.
-pub(crate) fn contains_words(hay: &str, needle: &str) -> bool {
+fn contains_words(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     if n.is_empty() || n.len() > h.len() {
         return false;
@@ -129,13 +129,13 @@ pub(crate) fn contains_words(hay: &str, needle: &str) -> bool {
 /// Where a word may start in a short text (at most 64 bytes, an `os` or a name): at
 /// its start and after each byte that is not a letter or digit. Found once, they serve
 /// every needle of a list, each then compared at a few places instead of at every byte.
-pub(crate) struct WordStarts {
+struct WordStarts {
     at: [u8; 64],
     len: usize,
 }
 
 impl WordStarts {
-    pub(crate) fn of(hay: &str) -> Option<Self> {
+    fn of(hay: &str) -> Option<Self> {
         let h = hay.as_bytes();
         if h.len() > 64 {
             return None;
@@ -154,7 +154,7 @@ impl WordStarts {
     }
 
     /// [`contains_words`] for the text these starts were found in.
-    pub(crate) fn contains(&self, hay: &str, needle: &str) -> bool {
+    fn contains(&self, hay: &str, needle: &str) -> bool {
         let (h, n) = (hay.as_bytes(), needle.as_bytes());
         if n.is_empty() {
             return false;
@@ -171,6 +171,30 @@ impl WordStarts {
             }
         }
         false
+    }
+}
+
+/// One text searched for several words: a short text's word starts are found once
+/// and serve every needle, a long one is searched by [`contains_words`].
+pub(crate) struct Hay<'a> {
+    text: &'a str,
+    starts: Option<WordStarts>,
+}
+
+impl<'a> Hay<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Hay {
+            text,
+            starts: WordStarts::of(text),
+        }
+    }
+
+    /// [`contains_words`] on this text.
+    pub(crate) fn has(&self, needle: &str) -> bool {
+        match &self.starts {
+            Some(starts) => starts.contains(self.text, needle),
+            None => contains_words(self.text, needle),
+        }
     }
 }
 
@@ -245,9 +269,14 @@ impl Query {
     }
 
     pub(crate) fn single(node: Node) -> Self {
+        Query::listed(node.generation, vec![node.id])
+    }
+
+    /// A query of exactly these entries, in this order.
+    fn listed(generation: u32, ids: Vec<NodeId>) -> Self {
         Query {
-            generation: node.generation,
-            base: Base::Ids(Arc::from([node.id])),
+            generation,
+            base: Base::Ids(ids.into()),
             filters: Vec::new(),
         }
     }
@@ -299,14 +328,10 @@ impl Query {
                         None => false,
                         Some(s) => {
                             let mut hit = false;
-                            let starts = WordStarts::of(s);
+                            let hay = Hay::new(s);
                             for w in words.iter() {
                                 meter.charge(scan_cost(s))?;
-                                let found = match &starts {
-                                    Some(starts) => starts.contains(s, w),
-                                    None => contains_words(s, w),
-                                };
-                                if found {
+                                if hay.has(w) {
                                     hit = true;
                                     break;
                                 }
@@ -349,10 +374,10 @@ impl Query {
 
     /// The matches of a filtered query over at least [`SPLIT_MIN`] entries, found before
     /// anything uses them, on as many threads as the run's pool has, in chunks of
-    /// [`SPLIT_CHUNK`] entries; `None` for smaller or unfiltered queries, which are tested one entry at a
-    /// time as they are used. Whether a query is split depends on its size only, so a
-    /// rule counts the same operations and reports the same findings on any number of
-    /// threads.
+    /// [`SPLIT_CHUNK`] entries; `None` for smaller or unfiltered queries, which are
+    /// tested one entry at a time as they are used. Whether a query is split depends on
+    /// its size only, so a rule counts the same operations and reports the same findings
+    /// on any number of threads.
     ///
     /// The helpers are scoped threads of their own, not rayon's: a rayon thread
     /// waiting for one would take up other rules' calls meanwhile, on the stack of
@@ -462,11 +487,7 @@ impl Query {
                 ids
             }
         };
-        Ok(Query {
-            generation: self.generation,
-            base: Base::Ids(ids.into()),
-            filters: Vec::new(),
-        })
+        Ok(Query::listed(self.generation, ids))
     }
 
     pub(crate) fn first(&self) -> RhaiResult<Dynamic> {
@@ -519,11 +540,7 @@ impl Query {
             }
             true
         })?;
-        Ok(Query {
-            generation: self.generation,
-            base: Base::Ids(twins.into()),
-            filters: Vec::new(),
-        })
+        Ok(Query::listed(self.generation, twins))
     }
 
     pub(crate) fn group_by(&self, key: &str) -> RhaiResult<Groups> {
@@ -561,14 +578,7 @@ impl IntoIterator for Query {
             // A limit the parts hit ends the loop at once; the progress check then
             // stops the call.
             Some(Err(_)) => (Query::empty(), true),
-            Some(Ok(ids)) => (
-                Query {
-                    generation: self.generation,
-                    base: Base::Ids(ids.into()),
-                    filters: Vec::new(),
-                },
-                true,
-            ),
+            Some(Ok(ids)) => (Query::listed(self.generation, ids), true),
             None => (self, false),
         };
         Entries {

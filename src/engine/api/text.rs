@@ -4,7 +4,7 @@
 use super::Api;
 use crate::engine::budget;
 use crate::engine::context::{err, RhaiResult};
-use crate::engine::query::{contains_words, scan_cost, WordStarts};
+use crate::engine::query::{scan_cost, Hay};
 use crate::engine::schema::suggest;
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, NativeCallContext};
 use std::cell::RefCell;
@@ -83,17 +83,12 @@ pub(super) fn register(api: &mut Api) {
                 // The same test as `select_words`: needles lowered, the hay compared
                 // ignoring ASCII case. ASCII needles need no copy: called once per
                 // entry in a loop, this allocates nothing.
-                // A short text's word starts are found once for all the needles.
-                let starts = WordStarts::of(hay);
-                let find = |n: &str| match &starts {
-                    Some(starts) => starts.contains(hay, n),
-                    None => contains_words(hay, n),
-                };
+                let text = Hay::new(hay);
                 let one = |w: &Dynamic| -> RhaiResult<bool> {
                     budget::charge(scan_cost(hay))?;
                     Ok(match w.read_lock::<ImmutableString>() {
-                        Some(n) if n.is_ascii() => find(&n),
-                        _ => find(&w.to_string().to_lowercase()),
+                        Some(n) if n.is_ascii() => text.has(&n),
+                        _ => text.has(&w.to_string().to_lowercase()),
                     })
                 };
                 match needles.read_lock::<Array>() {
