@@ -132,14 +132,14 @@ pub fn run_one(
         f.subject = subjects.as_mut().and_then(|s| s.of(node));
         f
     };
-    let subjects = || readiness.map(|r| Subjects::new(&estate.doc, r));
+    let new_subjects = || readiness.map(|r| Subjects::new(&estate.doc, r));
+    // One map of subjects serves the findings (when resolved here) and `applies`.
+    let mut subjects = new_subjects();
     let findings = if raw.len() >= RESOLVE_APART {
-        raw.into_par_iter().map_init(subjects, one).collect()
+        raw.into_par_iter().map_init(new_subjects, one).collect()
     } else {
-        let mut s = subjects();
-        raw.into_iter().map(|r| one(&mut s, r)).collect()
+        raw.into_iter().map(|r| one(&mut subjects, r)).collect()
     };
-    let mut subjects = subjects();
     applied.sort_unstable();
     applied.dedup();
     let mut applied: Vec<String> = match subjects.as_mut() {
