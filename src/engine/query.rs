@@ -6,7 +6,7 @@
 use super::budget::{self, Lent, Meter, ThisCall};
 use super::context::{current_doc, to_dynamic, with_doc, Node, RhaiResult};
 use super::strmap::StrMap;
-use crate::estate::{doc::Value as V, Doc, NodeId};
+use crate::estate::{doc::Value as V, Doc, KeyId, NodeId};
 use rhai::{Array, Dynamic, ImmutableString};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -61,13 +61,57 @@ pub(crate) enum Base {
 #[derive(Debug, Clone)]
 pub(crate) struct Filter {
     key: ImmutableString,
-    value: Dynamic,
+    value: Want,
     keep_equal: bool,
     /// Match these whole words inside the value (lower case; the match ignores ASCII
     /// case) instead of testing equality.
     words: Option<Arc<[String]>>,
     /// `value` as a set, when it is a list.
     set: Option<Arc<ValueSet>>,
+}
+
+/// A filter's value, read once when the filter is made instead of once per entry.
+#[derive(Debug, Clone)]
+enum Want {
+    Str(ImmutableString),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Index(Index),
+    /// Anything else, compared by [`value_eq`].
+    Other(Dynamic),
+}
+
+impl Want {
+    fn of(value: Dynamic) -> Self {
+        if let Some(s) = value.read_lock::<ImmutableString>() {
+            return Want::Str(s.clone());
+        }
+        if let Some(ix) = value.read_lock::<Index>() {
+            return Want::Index(ix.clone());
+        }
+        match (value.as_int(), value.as_float(), value.as_bool()) {
+            (Ok(i), ..) => Want::Int(i),
+            (_, Ok(x), _) => Want::Float(x),
+            (.., Ok(b)) => Want::Bool(b),
+            _ => Want::Other(value),
+        }
+    }
+
+    /// [`value_eq`] with the value already read.
+    fn eq(&self, doc: &Doc, id: NodeId) -> bool {
+        match (self, doc.value(id)) {
+            (Want::Str(w), V::Str(s)) => w == s,
+            (Want::Str(w), V::Raw(s)) => w.as_str() == s,
+            (Want::Str(w), V::Datetime(d)) => w.as_str() == d.to_string(),
+            (Want::Int(w), V::Int(i)) => *w == i,
+            (Want::Float(w), V::Float(x)) => *w == x,
+            (Want::Bool(w), V::Bool(b)) => *w == b,
+            (Want::Index(ix), _) => doc.str_of(id).is_some_and(|s| ix.map.get(doc, s).is_some()),
+            (Want::Other(w), _) => value_eq(doc, id, w),
+            _ => false,
+        }
+    }
 }
 
 /// Whether `needle` (lower case) occurs in `hay`, ignoring ASCII case, with no
@@ -295,7 +339,7 @@ impl Query {
             .map(|items| Arc::new(ValueSet::of(&items)));
         self.filters.push(Filter {
             key,
-            value,
+            value: Want::of(value),
             keep_equal,
             words: None,
             set,
@@ -312,16 +356,28 @@ impl Query {
         self.filters.push(Filter {
             key,
             words: Some(word_list(&value)),
-            value,
+            value: Want::of(value),
             keep_equal,
             set: None,
         });
         self
     }
 
-    fn matches(&self, doc: &Doc, id: NodeId, meter: &mut impl Meter) -> RhaiResult<bool> {
-        for f in &self.filters {
-            let hit = match doc.get(id, &f.key) {
+    /// The numbers of the filters' keys in `doc`, found once for a pass over entries.
+    fn keys(&self, doc: &Doc) -> Vec<Option<KeyId>> {
+        self.filters.iter().map(|f| doc.key_id(&f.key)).collect()
+    }
+
+    /// Whether entry `id` passes every filter; `keys` are [`Query::keys`] for `doc`.
+    fn matches(
+        &self,
+        doc: &Doc,
+        keys: &[Option<KeyId>],
+        id: NodeId,
+        meter: &mut impl Meter,
+    ) -> RhaiResult<bool> {
+        for (f, key) in self.filters.iter().zip(keys) {
+            let hit = match key.and_then(|k| doc.get_key(id, k)) {
                 None => false,
                 Some(v) => match (&f.words, &f.set) {
                     (Some(words), _) => match doc.str_of(v) {
@@ -343,7 +399,7 @@ impl Query {
                         meter.charge(set.rest.len() as u64)?;
                         set.contains(doc, v)
                     }
-                    (None, None) => value_eq(doc, v, &f.value),
+                    (None, None) => f.value.eq(doc, v),
                 },
             };
             if hit != f.keep_equal {
@@ -360,11 +416,12 @@ impl Query {
         }
         with_doc(self.generation, |doc| {
             let base = self.base_ids(doc);
+            let keys = self.keys(doc);
             let mut i = 0;
             while let Some(id) = base.get(i) {
                 i += 1;
                 budget::charge(1)?;
-                if self.matches(doc, id, &mut ThisCall)? && !f(doc, id) {
+                if self.matches(doc, &keys, id, &mut ThisCall)? && !f(doc, id) {
                     break;
                 }
             }
@@ -392,6 +449,7 @@ impl Query {
         if len < SPLIT_MIN {
             return None;
         }
+        let keys = self.keys(&doc);
         // Chunks taken in turn by whichever thread is free: a thread the system
         // pauses, or one sharing its core with another rule, holds up no fixed half.
         let chunks = len.div_ceil(SPLIT_CHUNK);
@@ -410,7 +468,7 @@ impl Query {
                 for i in c * SPLIT_CHUNK..((c + 1) * SPLIT_CHUNK).min(len) {
                     let Some(id) = base.get(i) else { break };
                     meter.charge(1)?;
-                    if self.matches(&doc, id, &mut meter)? {
+                    if self.matches(&doc, &keys, id, &mut meter)? {
                         found.push(id);
                     }
                 }
@@ -499,6 +557,11 @@ impl Query {
         Ok(out)
     }
 
+    /// `key` as numbered in the query's document.
+    fn key_id(&self, key: &str) -> Option<KeyId> {
+        with_doc(self.generation, |doc| Ok(doc.key_id(key))).unwrap_or(None)
+    }
+
     /// How many entries the query can hold at most: its base's.
     fn upper_bound(&self) -> usize {
         match &self.base {
@@ -509,7 +572,7 @@ impl Query {
     }
 
     pub(crate) fn index_by(&self, key: &str) -> RhaiResult<Index> {
-        let mut map = StrMap::with_capacity(key, self.upper_bound());
+        let mut map = StrMap::with_capacity(self.key_id(key), self.upper_bound());
         self.each(|doc, id| {
             if let Some(k) = map.value_of(doc, id) {
                 map.insert(doc, id, k, 0);
@@ -528,7 +591,7 @@ impl Query {
         if matches!(self.base, Base::Empty) {
             return Ok(Query::empty());
         }
-        let mut seen = StrMap::with_capacity(key, self.upper_bound());
+        let mut seen = StrMap::with_capacity(self.key_id(key), self.upper_bound());
         let mut twins = Vec::new();
         self.each(|doc, id| {
             if let Some(k) = seen.value_of(doc, id) {
@@ -544,7 +607,7 @@ impl Query {
     }
 
     pub(crate) fn group_by(&self, key: &str) -> RhaiResult<Groups> {
-        let mut map = StrMap::grouping(key, self.upper_bound());
+        let mut map = StrMap::grouping(self.key_id(key), self.upper_bound());
         let mut groups: Vec<Vec<NodeId>> = Vec::new();
         self.each(|doc, id| {
             if let Some(k) = map.value_of(doc, id) {
@@ -581,9 +644,11 @@ impl IntoIterator for Query {
             Some(Ok(ids)) => (Query::listed(self.generation, ids), true),
             None => (self, false),
         };
+        let keys = doc.as_deref().map_or_else(Vec::new, |d| query.keys(d));
         Entries {
             doc,
             query,
+            keys,
             tested,
             next: 0,
         }
@@ -627,6 +692,8 @@ pub struct Entries {
     /// `None` once done, or when the query belongs to another call's estate.
     doc: Option<Arc<Doc>>,
     query: Query,
+    /// The filters' keys in `doc`.
+    keys: Vec<Option<KeyId>>,
     /// The entries were tested and charged for already, all at once.
     tested: bool,
     next: usize,
@@ -647,7 +714,9 @@ impl Iterator for Entries {
             }
             // As `each`: a unit per entry visited. A limit ends the loop here, and
             // the progress check then stops the call.
-            match budget::charge(1).and_then(|()| self.query.matches(doc, id, &mut ThisCall)) {
+            match budget::charge(1)
+                .and_then(|()| self.query.matches(doc, &self.keys, id, &mut ThisCall))
+            {
                 Ok(true) => break Some(to_dynamic(doc, id)),
                 Ok(false) => continue,
                 Err(_) => break None,
@@ -723,6 +792,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_value_read_once_compares_as_the_script_value_does() {
+        use crate::estate::{parse, Source, ROOT};
+        let text = "s = \"x\"\ne = \"a\\tb\"\ni = 1\nf = 1.5\nb = true\n\
+                    d = 1979-05-27\na = [\"x\"]\nt = { k = 1 }\n";
+        let doc = parse(Arc::new(Source::new("t", text.into()))).unwrap();
+        let wants: Vec<Dynamic> = vec![
+            "x".into(),
+            "a\tb".into(),
+            "1979-05-27".into(),
+            "1".into(),
+            Dynamic::from(1_i64),
+            Dynamic::from(1.5_f64),
+            Dynamic::from(1.0_f64),
+            Dynamic::from(true),
+            Dynamic::from(vec![Dynamic::from("x")]),
+            Dynamic::UNIT,
+        ];
+        let mut hits = 0;
+        for key in ["s", "e", "i", "f", "b", "d", "a", "t"] {
+            let id = doc.get(ROOT, key).unwrap();
+            for w in &wants {
+                let plain = value_eq(&doc, id, w);
+                assert_eq!(
+                    Want::of(w.clone()).eq(&doc, id),
+                    plain,
+                    "{key} against {w:?}"
+                );
+                hits += usize::from(plain);
+            }
+        }
+        // s, e, d, i, f and b each equal one value; s is also in the list.
+        assert_eq!(hits, 7);
     }
 
     #[test]

@@ -2,15 +2,16 @@
 //! stores no strings: entries are found by hash and confirmed against the arena.
 //! Indexing a million clients by name then costs no allocation per client.
 
-use crate::estate::{Doc, NodeId};
+use crate::estate::{Doc, KeyId, NodeId};
 use hashbrown::HashTable;
 
-/// The table key whose values are mapped, and per value one `u32`: its first entry,
+/// The table key whose values are mapped (numbered in the one document the map is
+/// used with; `None` when no table there has it), and per value one `u32`: its first entry,
 /// or (for a grouping map) its slot, with the slot's first entry kept beside. Four
 /// bytes a value; the hash is recomputed from the arena when the table grows.
 #[derive(Debug, Clone)]
 pub struct StrMap {
-    key: String,
+    key: Option<KeyId>,
     table: HashTable<u32>,
     /// The first entry of each slot, for a grouping map.
     firsts: Option<Vec<NodeId>>,
@@ -35,9 +36,9 @@ pub(crate) fn hash(s: &str) -> u64 {
 impl StrMap {
     /// A map from a value to its first entry, with room for `capacity` values, so a
     /// map over a known set never grows.
-    pub fn with_capacity(key: &str, capacity: usize) -> Self {
+    pub fn with_capacity(key: Option<KeyId>, capacity: usize) -> Self {
         StrMap {
-            key: key.to_string(),
+            key,
             table: HashTable::with_capacity(capacity),
             firsts: None,
             hash,
@@ -45,7 +46,7 @@ impl StrMap {
     }
 
     /// A map from a value to the slot it was first given.
-    pub fn grouping(key: &str, capacity: usize) -> Self {
+    pub fn grouping(key: Option<KeyId>, capacity: usize) -> Self {
         StrMap {
             firsts: Some(Vec::new()),
             ..StrMap::with_capacity(key, capacity)
@@ -54,7 +55,7 @@ impl StrMap {
 
     /// The string value of this map's key in `entry`.
     pub fn value_of<'d>(&self, doc: &'d Doc, entry: NodeId) -> Option<&'d str> {
-        value_in(doc, &self.key, entry)
+        value_in(doc, self.key, entry)
     }
 
     pub fn len(&self) -> usize {
@@ -68,7 +69,7 @@ impl StrMap {
     /// The first entry holding `s`, and its slot (for a map that is not grouping, the
     /// entry again).
     pub fn get(&self, doc: &Doc, s: &str) -> Option<(NodeId, u32)> {
-        let (key, firsts) = (&self.key, self.firsts.as_deref());
+        let (key, firsts) = (self.key, self.firsts.as_deref());
         self.table
             .find((self.hash)(s), |&item| {
                 value_in(doc, key, entry_of(firsts, item)) == Some(s)
@@ -98,7 +99,7 @@ impl StrMap {
         };
         let firsts = firsts.as_deref();
         table.insert_unique(hash(s), item, |&it| {
-            hash(value_in(doc, key, entry_of(firsts, it)).unwrap_or_default())
+            hash(value_in(doc, *key, entry_of(firsts, it)).unwrap_or_default())
         });
         item
     }
@@ -108,8 +109,8 @@ fn entry_of(firsts: Option<&[NodeId]>, item: u32) -> NodeId {
     firsts.map_or(item, |f| f[item as usize])
 }
 
-fn value_in<'d>(doc: &'d Doc, key: &str, entry: NodeId) -> Option<&'d str> {
-    doc.get(entry, key).and_then(|v| doc.str_of(v))
+fn value_in<'d>(doc: &'d Doc, key: Option<KeyId>, entry: NodeId) -> Option<&'d str> {
+    doc.get_key(entry, key?).and_then(|v| doc.str_of(v))
 }
 
 #[cfg(test)]
@@ -123,8 +124,8 @@ mod tests {
         let text = "[[c]]\nn = \"a\"\n[[c]]\nn = \"b\"\n[[c]]\nn = \"a\"\n[[c]]\nx = 1\n";
         let doc = parse(Arc::new(Source::new("t", text.into()))).unwrap();
         let entries = doc.children(doc.get(ROOT, "c").unwrap());
-        let mut map = StrMap::grouping("n", 0);
-        let mut firsts = StrMap::with_capacity("n", 4);
+        let mut map = StrMap::grouping(doc.key_id("n"), 0);
+        let mut firsts = StrMap::with_capacity(doc.key_id("n"), 4);
         let mut slots = Vec::new();
         for &e in &entries {
             if let Some(v) = map.value_of(&doc, e) {
@@ -149,7 +150,7 @@ mod tests {
         let text = "[[c]]\nn = \"a\"\n[[c]]\nn = \"b\"\n[[c]]\nn = \"b\"\n";
         let doc = parse(Arc::new(Source::new("t", text.into()))).unwrap();
         let e = doc.children(doc.get(ROOT, "c").unwrap());
-        let mut map = StrMap::grouping("n", 0);
+        let mut map = StrMap::grouping(doc.key_id("n"), 0);
         // Every value forced onto the same hash; the table grows while filled.
         map.hash = |_| 7;
         assert_eq!(map.insert(&doc, e[0], "a", 0), 0);

@@ -418,6 +418,10 @@ fn push_index<T>(v: &mut Vec<T>, item: T) -> u32 {
     (v.len() - 1) as u32
 }
 
+/// A key as numbered in one document ([`Doc::key_id`]); meaningless in another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyId(u32);
+
 /// One parsed estate file.
 #[derive(Debug)]
 pub struct Doc {
@@ -502,6 +506,22 @@ impl Doc {
             }
             _ => self.span(id),
         }
+    }
+
+    /// The number `key` has in this document, if some table has it: a loop that reads
+    /// one key of many tables finds it once and compares numbers ([`Doc::get_key`]).
+    pub fn key_id(&self, key: &str) -> Option<KeyId> {
+        self.arena.keys.find(key).map(KeyId)
+    }
+
+    /// The child of table `id` under the key numbered `key`; as [`Doc::get`].
+    pub fn get_key(&self, id: NodeId, key: KeyId) -> Option<NodeId> {
+        let a = &self.arena;
+        let kids = a.kids(id)?;
+        if kids.len() > INDEX_ABOVE {
+            return self.big.get(&id)?.get(&key.0).copied();
+        }
+        kids.ids().find(|&c| a.nodes[c as usize].key == key.0)
     }
 
     /// The child of table `id` under `key`.

@@ -6,7 +6,7 @@ pub mod path;
 mod pieces;
 pub mod source;
 
-pub use doc::{Doc, NodeId, Value, ROOT};
+pub use doc::{Doc, KeyId, NodeId, Value, ROOT};
 pub use load::SyntaxError;
 pub use pieces::parse;
 pub use source::{LineCol, Source};
