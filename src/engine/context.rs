@@ -162,7 +162,7 @@ fn shared_str(s: &str) -> ImmutableString {
 pub(crate) fn to_dynamic(doc: &Doc, id: NodeId) -> Dynamic {
     match doc.value(id) {
         V::Str(s) => Dynamic::from(s.clone()),
-        V::Raw(..) => Dynamic::from(shared_str(doc.str_of(id).unwrap_or(""))),
+        V::Raw(s) => Dynamic::from(shared_str(s)),
         V::Int(i) => Dynamic::from_int(i),
         V::Float(x) => Dynamic::from_float(x),
         V::Bool(b) => Dynamic::from_bool(b),

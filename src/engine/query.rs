@@ -8,7 +8,6 @@ use super::context::{current_doc, to_dynamic, with_doc, Node, RhaiResult};
 use super::strmap::StrMap;
 use crate::estate::{doc::Value as V, Doc, KeyId, NodeId};
 use rhai::{Array, Dynamic, ImmutableString};
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -65,7 +64,7 @@ pub(crate) struct Filter {
     keep_equal: bool,
     /// Match these whole words inside the value (lower case; the match ignores ASCII
     /// case) instead of testing equality.
-    words: Option<Arc<[String]>>,
+    words: Option<Arc<Words>>,
     /// `value` as a set, when it is a list.
     set: Option<Arc<ValueSet>>,
 }
@@ -264,8 +263,9 @@ pub(crate) fn scan_cost(hay: &str) -> u64 {
 /// list of 100,000 names costs one lookup per entry; anything else compared in turn.
 #[derive(Debug, Default)]
 pub(crate) struct ValueSet {
-    strs: HashSet<String>,
-    ints: HashSet<i64>,
+    // Seeded fast hashers: every entry of a filtered pass is looked up here.
+    strs: hashbrown::HashSet<String>,
+    ints: hashbrown::HashSet<i64>,
     rest: Vec<Dynamic>,
 }
 
@@ -286,7 +286,8 @@ impl ValueSet {
 
     fn contains(&self, doc: &Doc, id: NodeId) -> bool {
         let hit = match doc.value(id) {
-            V::Str(_) | V::Raw(..) => doc.str_of(id).is_some_and(|s| self.strs.contains(s)),
+            V::Str(s) => self.strs.contains(s.as_str()),
+            V::Raw(s) => self.strs.contains(s),
             V::Datetime(d) => self.strs.contains(&d.to_string()),
             V::Int(i) => self.ints.contains(&i),
             _ => false,
@@ -295,11 +296,97 @@ impl ValueSet {
     }
 }
 
-/// The words a `select_words` argument names: one string or an array of them.
-pub(crate) fn word_list(want: &Dynamic) -> Arc<[String]> {
-    match want.read_lock::<Array>() {
-        Some(items) => items.iter().map(|w| w.to_string().to_lowercase()).collect(),
-        None => Arc::from([want.to_string().to_lowercase()]),
+/// The words of a `select_words` filter (one string or an array of them), lowered once,
+/// each with its first sixteen bytes packed so that a short text tests a word at a word
+/// start with one comparison of integers.
+#[derive(Debug)]
+pub(crate) struct Words {
+    list: Box<[String]>,
+    /// Per word: its first (up to) sixteen bytes, little-endian, and the mask covering
+    /// them.
+    heads: Box<[(u128, u128)]>,
+    /// The bytes some word starts with: a text is compared only at word starts on one.
+    firsts: [bool; 256],
+}
+
+/// The bytes of a word packed in [`Words`].
+const HEAD: usize = 16;
+
+impl Words {
+    fn of(want: &Dynamic) -> Self {
+        let list: Box<[String]> = match want.read_lock::<Array>() {
+            Some(items) => items.iter().map(|w| w.to_string().to_lowercase()).collect(),
+            None => Box::new([want.to_string().to_lowercase()]),
+        };
+        let heads = list
+            .iter()
+            .map(|w| {
+                let mut head = [0u8; HEAD];
+                let n = w.len().min(HEAD);
+                head[..n].copy_from_slice(&w.as_bytes()[..n]);
+                let mask = if n == HEAD {
+                    u128::MAX
+                } else {
+                    (1u128 << (8 * n)) - 1
+                };
+                (u128::from_le_bytes(head), mask)
+            })
+            .collect();
+        let mut firsts = [false; 256];
+        for w in &list[..] {
+            if let Some(&b) = w.as_bytes().first() {
+                firsts[usize::from(b)] = true;
+            }
+        }
+        Words {
+            list,
+            heads,
+            firsts,
+        }
+    }
+
+    /// Whether one of the words is in `text` ([`contains_words`]), and how many words
+    /// were tried to find out: up to the first found, or all.
+    fn find(&self, text: &str) -> (usize, bool) {
+        let h = text.as_bytes();
+        if h.len() > 64 {
+            let found = self.list.iter().position(|w| contains_words(text, w));
+            return found.map_or((self.list.len(), false), |i| (i + 1, true));
+        }
+        // The text lowered, with room to read a head at any start.
+        let mut low = [0u8; 64 + HEAD];
+        let (mut starts, mut n, mut in_word) = ([0u8; 64], 0, false);
+        for (i, &b) in h.iter().enumerate() {
+            let l = b.to_ascii_lowercase();
+            low[i] = l;
+            if !in_word && self.firsts[usize::from(l)] {
+                starts[n] = i as u8;
+                n += 1;
+            }
+            in_word = b.is_ascii_alphanumeric();
+        }
+        for (k, (w, &(head, mask))) in self.list.iter().zip(&self.heads[..]).enumerate() {
+            let w = w.as_bytes();
+            if w.is_empty() {
+                continue;
+            }
+            let rest = w.len().min(HEAD);
+            for &start in &starts[..n] {
+                let (start, end) = (start as usize, start as usize + w.len());
+                if end > h.len() {
+                    break;
+                }
+                let at =
+                    u128::from_le_bytes(low[start..start + HEAD].try_into().unwrap_or_default());
+                if at & mask == head
+                    && low[start + rest..end] == w[rest..]
+                    && (end == h.len() || !h[end].is_ascii_alphanumeric())
+                {
+                    return (k + 1, true);
+                }
+            }
+        }
+        (self.list.len(), false)
     }
 }
 
@@ -355,7 +442,7 @@ impl Query {
     ) -> Self {
         self.filters.push(Filter {
             key,
-            words: Some(word_list(&value)),
+            words: Some(Arc::new(Words::of(&value))),
             value: Want::of(value),
             keep_equal,
             set: None,
@@ -383,15 +470,9 @@ impl Query {
                     (Some(words), _) => match doc.str_of(v) {
                         None => false,
                         Some(s) => {
-                            let mut hit = false;
-                            let hay = Hay::new(s);
-                            for w in words.iter() {
-                                meter.charge(scan_cost(s))?;
-                                if hay.has(w) {
-                                    hit = true;
-                                    break;
-                                }
-                            }
+                            // A unit per word tried, as `has_words` charges.
+                            let (tried, hit) = words.find(s);
+                            meter.charge(tried as u64 * scan_cost(s))?;
                             hit
                         }
                     },
@@ -788,6 +869,16 @@ mod tests {
                 ] {
                     for n in needles {
                         assert_eq!(contains_words(&hay, n), plain(&hay, n), "{hay:?} {n:?}");
+                    }
+                    // A list: the first word found, and every word before it tried.
+                    for from in 0..needles.len() {
+                        let list = &needles[from..];
+                        let words = Words::of(&Dynamic::from(
+                            list.iter().map(|&n| Dynamic::from(n)).collect::<Array>(),
+                        ));
+                        let first = list.iter().position(|n| plain(&hay, n));
+                        let want = first.map_or((list.len(), false), |i| (i + 1, true));
+                        assert_eq!(words.find(&hay), want, "{hay:?} {list:?}");
                     }
                 }
             }
