@@ -15,7 +15,7 @@
 use super::budget;
 use super::context::{with_doc, Node};
 use super::query::Query;
-use crate::estate::{doc::Value as V, Doc, NodeId};
+use crate::estate::{doc::Value as V, Doc, KeyId, NodeId};
 use crate::suggest::closest;
 use rhai::{Array, Dynamic, EvalAltResult, ImmutableString, Map};
 use std::ops::Range;
@@ -320,9 +320,11 @@ fn table_violations(
         return Ok(());
     };
     let known = || spec.keys.iter().map(|(k, _)| k.as_str());
-    for (key, child) in t.iter() {
-        budget::charge(1)?;
-        let Some(expect) = spec.by_key.get(key).map(|&i| &spec.keys[i].1) else {
+    // A unit per key, charged at once.
+    budget::charge(t.len() as u64)?;
+    for (id, child) in t.iter_keyed() {
+        let key = doc.key_name(id);
+        let Some(expect) = spec.by_id.get(&id).map(|&i| &spec.keys[i].1) else {
             let hint = suggest(key, known())?;
             out.push(record(
                 doc,
@@ -338,7 +340,7 @@ fn table_violations(
         let actual = doc.type_name(child);
         let bad = match expect {
             Expect::Any => None,
-            Expect::Type(t) => (actual != *t).then(|| ("type", t.to_string(), None)),
+            Expect::Type(t) => (!same(actual, t)).then(|| ("type", t.to_string(), None)),
             Expect::ArrayOf(t) => {
                 if actual != "array" {
                     Some(("type", format!("array of {t}s"), None))
@@ -378,11 +380,16 @@ fn table_violations(
     Ok(())
 }
 
-/// A parsed spec, with its keys found by hash.
+/// `a == b`, at once when both are the one static type name.
+fn same(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+/// A parsed spec, with its keys found by their number in the checked document.
 struct Spec {
     keys: Vec<(String, Expect)>,
-    // Looked up once per estate key: a fast hasher (the keys are the pack's).
-    by_key: hashbrown::HashMap<String, usize>,
+    // Looked up once per estate key: a fast hasher.
+    by_id: hashbrown::HashMap<KeyId, usize>,
 }
 
 /// What `schema_violations` returns: the tables to check and the spec, checked one
@@ -397,11 +404,15 @@ pub struct Violations {
 
 pub fn violations(items: &Query, spec: &Map) -> Result<Violations, Box<EvalAltResult>> {
     let keys = parse_spec(spec)?;
-    let by_key = keys
-        .iter()
-        .enumerate()
-        .map(|(i, (k, _))| (k.clone(), i))
-        .collect();
+    // A key no table of the document has cannot be met; an empty query has no document.
+    let by_id = with_doc(items.generation, |doc| {
+        Ok(keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (k, _))| Some((doc.key_id(k)?, i)))
+            .collect())
+    })
+    .unwrap_or_default();
     let mut tables = Vec::new();
     items.each(|_, id| {
         tables.push(id);
@@ -410,7 +421,7 @@ pub fn violations(items: &Query, spec: &Map) -> Result<Violations, Box<EvalAltRe
     Ok(Violations {
         generation: items.generation,
         tables: tables.into(),
-        spec: Arc::new(Spec { keys, by_key }),
+        spec: Arc::new(Spec { keys, by_id }),
     })
 }
 

@@ -149,6 +149,14 @@ impl<'d> Entries<'d> {
             .ids()
             .map(move |id| (arena.keys.name(arena.nodes[id as usize].key), id))
     }
+
+    /// Keys, as numbered in the document, and child ids: no key is read as text.
+    pub fn iter_keyed(&self) -> impl Iterator<Item = (KeyId, NodeId)> + 'd {
+        let arena = self.arena;
+        self.kids
+            .ids()
+            .map(move |id| (KeyId(arena.nodes[id as usize].key), id))
+    }
 }
 
 /// Interned key names: a node holds a `u32` where a string would take 16 bytes.
@@ -419,7 +427,7 @@ fn push_index<T>(v: &mut Vec<T>, item: T) -> u32 {
 }
 
 /// A key as numbered in one document ([`Doc::key_id`]); meaningless in another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct KeyId(u32);
 
 /// One parsed estate file.
@@ -512,6 +520,11 @@ impl Doc {
     /// one key of many tables finds it once and compares numbers ([`Doc::get_key`]).
     pub fn key_id(&self, key: &str) -> Option<KeyId> {
         self.arena.keys.find(key).map(KeyId)
+    }
+
+    /// The text of a key numbered in this document.
+    pub fn key_name(&self, key: KeyId) -> &str {
+        self.arena.keys.name(key.0)
     }
 
     /// The child of table `id` under the key numbered `key`; as [`Doc::get`].
