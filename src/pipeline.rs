@@ -314,9 +314,13 @@ fn check_keyed(
     mut failures: Vec<Failure>,
 ) -> (Report, Vec<Estate>) {
     pool(settings.jobs).install(|| {
-        let prepared = crate::timings::phase("compile rules", || prepare(settings));
+        // Neither needs the other: the rules compile while the estates are parsed.
+        let (prepared, loaded) = rayon::join(
+            || crate::timings::phase("compile rules", || prepare(settings)),
+            || read_and_parse(settings, &inputs),
+        );
         failures.extend(prepared.failures.iter().cloned());
-        check_prepared(settings, &prepared, inputs, keys, failures)
+        check_loaded(settings, &prepared, inputs, loaded, keys, failures)
     })
 }
 
@@ -381,13 +385,29 @@ pub fn check_prepared(
     prepared: &Prepared,
     inputs: Vec<Input>,
     keys: Vec<String>,
+    failures: Vec<Failure>,
+) -> (Report, Vec<Estate>) {
+    let loaded = read_and_parse(settings, &inputs);
+    check_loaded(settings, prepared, inputs, loaded, keys, failures)
+}
+
+fn read_and_parse(settings: &Settings, inputs: &[Input]) -> (Vec<Estate>, Vec<Failure>) {
+    crate::timings::phase("read and parse", || {
+        load_estates(inputs, settings.max_file_size)
+    })
+}
+
+/// [`check_prepared`] with the estates read already.
+fn check_loaded(
+    settings: &Settings,
+    prepared: &Prepared,
+    inputs: Vec<Input>,
+    (estates, load_failures): (Vec<Estate>, Vec<Failure>),
+    keys: Vec<String>,
     mut failures: Vec<Failure>,
 ) -> (Report, Vec<Estate>) {
     let set = &prepared.set;
     let ids: Vec<&str> = prepared.ids.iter().map(String::as_str).collect();
-    let (estates, load_failures) = crate::timings::phase("read and parse", || {
-        load_estates(&inputs, settings.max_file_size)
-    });
     failures.extend(load_failures);
     let bar = progress_bar(settings, &estates, set.rules.len());
     let tick = || {
