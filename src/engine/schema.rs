@@ -341,16 +341,14 @@ fn table_violations(
         let bad = match expect {
             Expect::Any => None,
             Expect::Type(t) => (!same(actual, t)).then(|| ("type", t.to_string(), None)),
-            Expect::ArrayOf(t) => {
-                if actual != "array" {
-                    Some(("type", format!("array of {t}s"), None))
-                } else {
-                    doc.children(child)
-                        .iter()
-                        .any(|c| doc.type_name(*c) != *t)
-                        .then(|| ("type", format!("array of {t}s"), None))
-                }
-            }
+            Expect::ArrayOf(t) => match doc.value(child) {
+                // Read in place: the array may be every client of the estate.
+                V::Array(items) => items
+                    .iter()
+                    .any(|&c| !same(doc.type_name(c), t))
+                    .then(|| ("type", format!("array of {t}s"), None)),
+                _ => Some(("type", format!("array of {t}s"), None)),
+            },
             Expect::Address(kind) => match doc.str_of(child) {
                 None => Some(("type", "string".to_string(), None)),
                 Some(s) => {

@@ -80,28 +80,34 @@ impl StrMap {
     /// Records `entry` under its value `s` (with `slot`, for a grouping map, which
     /// must be the next slot) unless `s` is present; returns the slot `s` maps to.
     pub fn insert(&mut self, doc: &Doc, entry: NodeId, s: &str, slot: u32) -> u32 {
-        if let Some((_, existing)) = self.get(doc, s) {
-            return existing;
-        }
         let StrMap {
             key,
             table,
             firsts,
             hash,
         } = self;
-        let item = match firsts {
-            Some(f) => {
-                debug_assert_eq!(f.len(), slot as usize);
-                f.push(entry);
-                slot
+        let key = *key;
+        // One hash and one probe: found, or the place to put it.
+        let found = table.entry(
+            hash(s),
+            |&item| value_in(doc, key, entry_of(firsts.as_deref(), item)) == Some(s),
+            |&it| hash(value_in(doc, key, entry_of(firsts.as_deref(), it)).unwrap_or_default()),
+        );
+        match found {
+            hashbrown::hash_table::Entry::Occupied(e) => *e.get(),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let item = match firsts {
+                    Some(f) => {
+                        debug_assert_eq!(f.len(), slot as usize);
+                        f.push(entry);
+                        slot
+                    }
+                    None => entry,
+                };
+                v.insert(item);
+                item
             }
-            None => entry,
-        };
-        let firsts = firsts.as_deref();
-        table.insert_unique(hash(s), item, |&it| {
-            hash(value_in(doc, *key, entry_of(firsts, it)).unwrap_or_default())
-        });
-        item
+        }
     }
 }
 
