@@ -534,7 +534,13 @@ impl Doc {
         if kids.len() > INDEX_ABOVE {
             return self.big.get(&id)?.get(&key.0).copied();
         }
-        kids.ids().find(|&c| a.nodes[c as usize].key == key.0)
+        let has = |&c: &NodeId| a.nodes[c as usize].key == key.0;
+        // Each kind of child list walked on its own: a chained iterator tests which
+        // part it is in at every step.
+        match kids {
+            Kids::Consecutive(first, n) => (first..first + n).find(has),
+            Kids::Listed(ids) => ids.iter().copied().find(has),
+        }
     }
 
     /// The child of table `id` under `key`.
@@ -544,8 +550,11 @@ impl Doc {
         if kids.len() > INDEX_ABOVE {
             return self.big.get(&id)?.get(&a.keys.find(key)?).copied();
         }
-        kids.ids()
-            .find(|&c| a.keys.name(a.nodes[c as usize].key) == key)
+        let has = |&c: &NodeId| a.keys.name(a.nodes[c as usize].key) == key;
+        match kids {
+            Kids::Consecutive(first, n) => (first..first + n).find(has),
+            Kids::Listed(ids) => ids.iter().copied().find(has),
+        }
     }
 
     /// Child ids of an array or table, in source order.
