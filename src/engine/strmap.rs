@@ -115,7 +115,7 @@ fn entry_of(firsts: Option<&[NodeId]>, item: u32) -> NodeId {
     firsts.map_or(item, |f| f[item as usize])
 }
 
-fn value_in<'d>(doc: &'d Doc, key: Option<KeyId>, entry: NodeId) -> Option<&'d str> {
+fn value_in(doc: &Doc, key: Option<KeyId>, entry: NodeId) -> Option<&str> {
     doc.get_key(entry, key?).and_then(|v| doc.str_of(v))
 }
 
