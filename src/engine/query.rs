@@ -615,18 +615,21 @@ impl Query {
         if self.filters.is_empty() || matches!(self.base, Base::Empty) {
             return Ok(self.clone());
         }
-        let ids = match self.split_matches() {
-            Some(ids) => ids?,
-            None => {
-                let mut ids = Vec::new();
-                self.each(|_, id| {
-                    ids.push(id);
-                    true
-                })?;
-                ids
-            }
-        };
-        Ok(Query::listed(self.generation, ids))
+        Ok(Query::listed(self.generation, self.ids()?))
+    }
+
+    /// The ids of the query's matches, in order: split between threads when
+    /// [`Query::split_matches`] splits it.
+    pub(crate) fn ids(&self) -> RhaiResult<Vec<NodeId>> {
+        if let Some(ids) = self.split_matches() {
+            return ids;
+        }
+        let mut ids = Vec::new();
+        self.each(|_, id| {
+            ids.push(id);
+            true
+        })?;
+        Ok(ids)
     }
 
     pub(crate) fn first(&self) -> RhaiResult<Dynamic> {

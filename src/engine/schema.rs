@@ -411,11 +411,7 @@ pub fn violations(items: &Query, spec: &Map) -> Result<Violations, Box<EvalAltRe
             .collect())
     })
     .unwrap_or_default();
-    let mut tables = Vec::new();
-    items.each(|_, id| {
-        tables.push(id);
-        true
-    })?;
+    let tables = items.ids()?;
     Ok(Violations {
         generation: items.generation,
         tables: tables.into(),
