@@ -35,6 +35,37 @@ pub struct LineCol {
     pub column: usize,
 }
 
+impl Marks {
+    /// The marks of `bytes`. Line breaks are counted a block at a time (a count the
+    /// compiler turns into vector instructions); only a block holding a mark is
+    /// searched break by break. A report on a large estate waits for this.
+    fn of(bytes: &[u8]) -> Marks {
+        const BLOCK: usize = 64;
+        let mut starts = vec![0];
+        // The number the next line break has, counting from 1.
+        let mut lines = 1;
+        for (b, block) in bytes.chunks(BLOCK).enumerate() {
+            // A whole block as an array: its count is unrolled into vector adds.
+            let n = match <&[u8; BLOCK]>::try_from(block) {
+                Ok(whole) => whole.iter().map(|&c| u8::from(c == b'\n')).sum::<u8>() as usize,
+                Err(_) => memchr_newlines(block).count(),
+            };
+            // Is a multiple of STRIDE among the numbers lines..lines + n?
+            if lines % STRIDE + n < STRIDE && lines % STRIDE != 0 {
+                lines += n;
+                continue;
+            }
+            for i in memchr_newlines(block) {
+                if lines % STRIDE == 0 {
+                    starts.push(b * BLOCK + i + 1);
+                }
+                lines += 1;
+            }
+        }
+        Marks { starts, lines }
+    }
+}
+
 impl Source {
     pub fn new(name: impl Into<String>, text: String) -> Self {
         Source {
@@ -45,17 +76,7 @@ impl Source {
     }
 
     fn marks(&self) -> &Marks {
-        self.marks.get_or_init(|| {
-            let mut starts = vec![0];
-            let mut lines = 1;
-            for i in memchr_newlines(self.text.as_bytes()) {
-                if lines % STRIDE == 0 {
-                    starts.push(i + 1);
-                }
-                lines += 1;
-            }
-            Marks { starts, lines }
-        })
+        self.marks.get_or_init(|| Marks::of(self.text.as_bytes()))
     }
 
     /// Byte offset where 0-based line `line` starts, if the text has that line.
@@ -214,6 +235,36 @@ mod tests {
         let bare = s.read_span(&(6, 2).into(), 0, 0).unwrap();
         assert_eq!(bare.data(), b"l3");
         assert_eq!((bare.line(), bare.column()), (2, 0));
+    }
+
+    #[test]
+    fn marks_counted_by_block_are_the_marks_of_every_break() {
+        let every = |bytes: &[u8]| {
+            let (mut starts, mut lines) = (vec![0], 1);
+            for i in memchr_newlines(bytes) {
+                if lines % STRIDE == 0 {
+                    starts.push(i + 1);
+                }
+                lines += 1;
+            }
+            (starts, lines)
+        };
+        // Lines from empty to longer than a block, breaks at block edges included.
+        let mut text = String::new();
+        for i in 0..3000usize {
+            text.push_str(&"é".repeat((i * 7919) % 97));
+            text.push('\n');
+            if i > 100 && i % 97 != 0 {
+                continue;
+            }
+            let m = Marks::of(text.as_bytes());
+            assert_eq!(
+                (m.starts, m.lines),
+                every(text.as_bytes()),
+                "{} bytes",
+                text.len()
+            );
+        }
     }
 
     #[test]
