@@ -481,13 +481,45 @@ impl Doc {
         self.arena.span(id)
     }
 
+    /// Starts loading what reading table `id`'s keys will touch, for a pass over many
+    /// tables: `far` (some entries ahead) fetches its node and the arena lines after
+    /// it, where its children usually are; `near` (fewer ahead, its node loaded by now)
+    /// fetches its children and its text. Only a hint: no value changes.
+    pub fn prefetch(&self, far: Option<NodeId>, near: Option<NodeId>) {
+        let a = &self.arena;
+        if let Some(n) = far.and_then(|id| a.nodes.get(id as usize..)) {
+            touch(n.as_ptr());
+        }
+        if let Some(n) = near.and_then(|id| a.nodes.get(id as usize)) {
+            if let Some(Kids::Consecutive(first, _)) = a.kids(near.unwrap_or_default()) {
+                if let Some(k) = a.nodes.get(first as usize..) {
+                    touch(k.as_ptr());
+                    touch(k.as_ptr().wrapping_add(3));
+                }
+            }
+            if let Some(t) = self.source.text().as_bytes().get(n.start as usize..) {
+                touch(t.as_ptr());
+                touch(t.as_ptr().wrapping_add(64));
+                touch(t.as_ptr().wrapping_add(128));
+            }
+        }
+    }
+
     pub fn value(&self, id: NodeId) -> Value<'_> {
         let a = &self.arena;
         let n = &a.nodes[id as usize];
         let i = n.data as usize;
         match n.kind {
             Kind::Str => Value::Str(&a.strs[i]),
-            Kind::Raw => Value::Raw(&self.source.text()[raw_range(a.span(id))]),
+            Kind::Raw => {
+                // The span read in place: this is the hot path of every string read.
+                let start = n.start as usize;
+                let end = match n.len {
+                    LONG => a.span(id).end,
+                    len => start + len as usize,
+                };
+                Value::Raw(&self.source.text()[raw_range(start..end)])
+            }
             Kind::Int => Value::Int(a.nums[i] as i64),
             Kind::Float => Value::Float(f64::from_bits(a.nums[i])),
             Kind::Bool => Value::Bool(n.data != 0),
@@ -718,4 +750,18 @@ pub fn path_covers(prefix: &str, path: &str) -> bool {
     prefix.is_empty()
         || path == prefix
         || (path.starts_with(prefix) && matches!(path.as_bytes()[prefix.len()], b'.' | b'['))
+}
+
+/// A hint to load the cache line at `p`; nothing on targets without one.
+#[inline(always)]
+fn touch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch reads nothing and cannot fault, wherever `p` points;
+        // SSE is part of every x86_64 target.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
