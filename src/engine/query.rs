@@ -42,6 +42,11 @@ pub(crate) const SPLIT_MIN: usize = 1 << 14;
 /// Entries a thread tests at a time in a split query.
 const SPLIT_CHUNK: usize = 1 << 12;
 
+/// How far ahead a pass over entries asks for an entry's node, then its children and
+/// text ([`Doc::prefetch`]): a pass is mostly waiting for memory otherwise.
+const FAR: usize = 16;
+const NEAR: usize = 8;
+
 /// A lazy filtered view of an array's (or table's) entries.
 #[derive(Debug, Clone)]
 pub struct Query {
@@ -390,6 +395,48 @@ impl Words {
     }
 }
 
+/// The word searches a pass has made, by filter and text: a key such as `os` holds
+/// few distinct values over many entries, and each is searched for once. Remembered
+/// answers give the same result and the same units to charge as a new search.
+pub(crate) struct Answers<'d> {
+    seen: hashbrown::HashMap<(usize, &'d str), (usize, bool)>,
+    /// At most this many are kept: a key whose values all differ gains nothing.
+    room: usize,
+}
+
+impl Default for Answers<'_> {
+    fn default() -> Self {
+        Answers {
+            seen: hashbrown::HashMap::new(),
+            room: 1 << 10,
+        }
+    }
+}
+
+impl<'d> Answers<'d> {
+    fn off() -> Self {
+        Answers {
+            seen: hashbrown::HashMap::new(),
+            room: 0,
+        }
+    }
+
+    /// [`Words::find`] for filter `filter`'s `words` in `text`.
+    fn find(&mut self, filter: usize, words: &Words, text: &'d str) -> (usize, bool) {
+        if self.room == 0 {
+            return words.find(text);
+        }
+        if let Some(&answer) = self.seen.get(&(filter, text)) {
+            return answer;
+        }
+        let answer = words.find(text);
+        if self.seen.len() < self.room {
+            self.seen.insert((filter, text), answer);
+        }
+        answer
+    }
+}
+
 impl Query {
     pub(crate) fn empty() -> Self {
         Query {
@@ -455,23 +502,25 @@ impl Query {
         self.filters.iter().map(|f| doc.key_id(&f.key)).collect()
     }
 
-    /// Whether entry `id` passes every filter; `keys` are [`Query::keys`] for `doc`.
-    fn matches(
+    /// Whether entry `id` passes every filter; `keys` are [`Query::keys`] for `doc`,
+    /// and `answers` the word searches made earlier in the same pass.
+    fn matches<'d>(
         &self,
-        doc: &Doc,
+        doc: &'d Doc,
         keys: &[Option<KeyId>],
         id: NodeId,
         meter: &mut impl Meter,
+        answers: &mut Answers<'d>,
     ) -> RhaiResult<bool> {
-        for (f, key) in self.filters.iter().zip(keys) {
+        for (i, (f, key)) in self.filters.iter().zip(keys).enumerate() {
             let hit = match key.and_then(|k| doc.get_key(id, k)) {
                 None => false,
                 Some(v) => match (&f.words, &f.set) {
                     (Some(words), _) => match doc.str_of(v) {
                         None => false,
                         Some(s) => {
+                            let (tried, hit) = answers.find(i, words, s);
                             // A unit per word tried, as `has_words` charges.
-                            let (tried, hit) = words.find(s);
                             meter.charge(tried as u64 * scan_cost(s))?;
                             hit
                         }
@@ -499,10 +548,15 @@ impl Query {
             let base = self.base_ids(doc);
             let keys = self.keys(doc);
             let mut i = 0;
+            let ahead = self.scattered();
+            let mut answers = Answers::default();
             while let Some(id) = base.get(i) {
+                if ahead {
+                    doc.prefetch(base.get(i + FAR), base.get(i + NEAR));
+                }
                 i += 1;
                 budget::charge(1)?;
-                if self.matches(doc, &keys, id, &mut ThisCall)? && !f(doc, id) {
+                if self.matches(doc, &keys, id, &mut ThisCall, &mut answers)? && !f(doc, id) {
                     break;
                 }
             }
@@ -531,6 +585,7 @@ impl Query {
             return None;
         }
         let keys = self.keys(&doc);
+        let ahead = self.scattered();
         // Chunks taken in turn by whichever thread is free: a thread the system
         // pauses, or one sharing its core with another rule, holds up no fixed half.
         let chunks = len.div_ceil(SPLIT_CHUNK);
@@ -539,6 +594,7 @@ impl Query {
         let lent = Lent::of_this_call();
         let work = || -> RhaiResult<Vec<(usize, Vec<NodeId>)>> {
             let mut meter = lent.meter();
+            let mut answers = Answers::default();
             let mut done = Vec::new();
             loop {
                 let c = next.fetch_add(1, Relaxed);
@@ -548,8 +604,11 @@ impl Query {
                 let mut found = Vec::new();
                 for i in c * SPLIT_CHUNK..((c + 1) * SPLIT_CHUNK).min(len) {
                     let Some(id) = base.get(i) else { break };
+                    if ahead {
+                        doc.prefetch(base.get(i + FAR), base.get(i + NEAR));
+                    }
                     meter.charge(1)?;
-                    if self.matches(&doc, &keys, id, &mut meter)? {
+                    if self.matches(&doc, &keys, id, &mut meter, &mut answers)? {
                         found.push(id);
                     }
                 }
@@ -582,6 +641,13 @@ impl Query {
             }
             ids
         }))
+    }
+
+    /// Whether the base is a list of entries picked from elsewhere (a group, matches
+    /// found before), which lie scattered in memory: a pass over an array's own items
+    /// reads memory in order, and the processor fetches ahead of it unasked.
+    fn scattered(&self) -> bool {
+        matches!(self.base, Base::Ids(_))
     }
 
     /// The entries of the query's base, before filtering, read by position.
@@ -798,9 +864,12 @@ impl Iterator for Entries {
             }
             // As `each`: a unit per entry visited. A limit ends the loop here, and
             // the progress check then stops the call.
-            match budget::charge(1)
-                .and_then(|()| self.query.matches(doc, &self.keys, id, &mut ThisCall))
-            {
+            match budget::charge(1).and_then(|()| {
+                // One entry per call: nothing to remember between them.
+                let mut answers = Answers::off();
+                self.query
+                    .matches(doc, &self.keys, id, &mut ThisCall, &mut answers)
+            }) {
                 Ok(true) => break Some(to_dynamic(doc, id)),
                 Ok(false) => continue,
                 Err(_) => break None,
@@ -843,6 +912,43 @@ mod tests {
         assert!(!contains_words(&format!("c{needle}"), &needle));
         let big = "a".repeat(1 << 20);
         assert!(!contains_words(&big, &"a".repeat(1 << 19)));
+    }
+
+    #[test]
+    fn remembered_answers_are_the_answers_of_a_new_search() {
+        let lists = [vec!["windows nt", "nt"], vec!["95", "windows 98"]];
+        let words: Vec<Words> = lists
+            .iter()
+            .map(|l| {
+                Words::of(&Dynamic::from(
+                    l.iter().map(|&w| Dynamic::from(w)).collect::<Array>(),
+                ))
+            })
+            .collect();
+        let texts = [
+            "Windows NT 4.0",
+            "Windows 95",
+            "Windows 7",
+            "nt",
+            "Windows 98",
+        ];
+        // Room for two answers: the rest are searched for each time, and still right.
+        let mut answers = Answers {
+            room: 2,
+            ..Answers::default()
+        };
+        for _ in 0..3 {
+            for (f, w) in words.iter().enumerate() {
+                for t in texts {
+                    assert_eq!(answers.find(f, w, t), w.find(t), "{t:?} against list {f}");
+                }
+            }
+        }
+        assert_eq!(answers.seen.len(), 2);
+        // The same text under two filters is two answers.
+        let mut answers = Answers::default();
+        assert_eq!(answers.find(0, &words[0], "nt"), (2, true));
+        assert_eq!(answers.find(1, &words[1], "nt"), (2, false));
     }
 
     #[test]
