@@ -7,12 +7,14 @@ use hashbrown::HashTable;
 
 /// The table key whose values are mapped (numbered in the one document the map is
 /// used with; `None` when no table there has it), and per value one `u32`: its first entry,
-/// or (for a grouping map) its slot, with the slot's first entry kept beside. Four
-/// bytes a value; the hash is recomputed from the arena when the table grows.
+/// or (for a grouping map) its slot, with the slot's first entry kept beside; and the
+/// value's own node, so that a confirmation reads its string at once rather than
+/// finding the key in the entry again. Eight bytes a value; the hash is recomputed
+/// from the arena when the table grows.
 #[derive(Debug, Clone)]
 pub struct StrMap {
     key: Option<KeyId>,
-    table: HashTable<u32>,
+    table: HashTable<(u32, NodeId)>,
     /// The first entry of each slot, for a grouping map.
     firsts: Option<Vec<NodeId>>,
     hash: fn(&str) -> u64,
@@ -53,9 +55,10 @@ impl StrMap {
         }
     }
 
-    /// The string value of this map's key in `entry`.
-    pub fn value_of<'d>(&self, doc: &'d Doc, entry: NodeId) -> Option<&'d str> {
-        value_in(doc, self.key, entry)
+    /// The string value of this map's key in `entry`, with the value's node.
+    pub fn value_of<'d>(&self, doc: &'d Doc, entry: NodeId) -> Option<(NodeId, &'d str)> {
+        let v = doc.get_key(entry, self.key?)?;
+        Some((v, doc.str_of(v)?))
     }
 
     pub fn len(&self) -> usize {
@@ -69,32 +72,36 @@ impl StrMap {
     /// The first entry holding `s`, and its slot (for a map that is not grouping, the
     /// entry again).
     pub fn get(&self, doc: &Doc, s: &str) -> Option<(NodeId, u32)> {
-        let (key, firsts) = (self.key, self.firsts.as_deref());
+        let firsts = self.firsts.as_deref();
         self.table
-            .find((self.hash)(s), |&item| {
-                value_in(doc, key, entry_of(firsts, item)) == Some(s)
-            })
-            .map(|&item| (entry_of(firsts, item), item))
+            .find((self.hash)(s), |&(_, v)| doc.str_of(v) == Some(s))
+            .map(|&(item, _)| (entry_of(firsts, item), item))
     }
 
-    /// Records `entry` under its value `s` (with `slot`, for a grouping map, which
-    /// must be the next slot) unless `s` is present; returns the slot `s` maps to.
-    pub fn insert(&mut self, doc: &Doc, entry: NodeId, s: &str, slot: u32) -> u32 {
+    /// Records `entry` under its value `(node, s)` ([`StrMap::value_of`]) (with
+    /// `slot`, for a grouping map, which must be the next slot) unless `s` is present;
+    /// returns the slot `s` maps to.
+    pub fn insert(
+        &mut self,
+        doc: &Doc,
+        entry: NodeId,
+        (node, s): (NodeId, &str),
+        slot: u32,
+    ) -> u32 {
         let StrMap {
-            key,
             table,
             firsts,
             hash,
+            ..
         } = self;
-        let key = *key;
         // One hash and one probe: found, or the place to put it.
         let found = table.entry(
             hash(s),
-            |&item| value_in(doc, key, entry_of(firsts.as_deref(), item)) == Some(s),
-            |&it| hash(value_in(doc, key, entry_of(firsts.as_deref(), it)).unwrap_or_default()),
+            |&(_, v)| doc.str_of(v) == Some(s),
+            |&(_, v)| hash(doc.str_of(v).unwrap_or_default()),
         );
         match found {
-            hashbrown::hash_table::Entry::Occupied(e) => *e.get(),
+            hashbrown::hash_table::Entry::Occupied(e) => e.get().0,
             hashbrown::hash_table::Entry::Vacant(v) => {
                 let item = match firsts {
                     Some(f) => {
@@ -104,7 +111,7 @@ impl StrMap {
                     }
                     None => entry,
                 };
-                v.insert(item);
+                v.insert((item, node));
                 item
             }
         }
@@ -113,10 +120,6 @@ impl StrMap {
 
 fn entry_of(firsts: Option<&[NodeId]>, item: u32) -> NodeId {
     firsts.map_or(item, |f| f[item as usize])
-}
-
-fn value_in(doc: &Doc, key: Option<KeyId>, entry: NodeId) -> Option<&str> {
-    doc.get_key(entry, key?).and_then(|v| doc.str_of(v))
 }
 
 #[cfg(test)]
@@ -159,9 +162,11 @@ mod tests {
         let mut map = StrMap::grouping(doc.key_id("n"), 0);
         // Every value forced onto the same hash; the table grows while filled.
         map.hash = |_| 7;
-        assert_eq!(map.insert(&doc, e[0], "a", 0), 0);
-        assert_eq!(map.insert(&doc, e[1], "b", 1), 1);
-        assert_eq!(map.insert(&doc, e[2], "b", 2), 1, "present: its first slot");
+        let v = |i: usize| map.value_of(&doc, e[i]).unwrap();
+        let (a, b, b2) = (v(0), v(1), v(2));
+        assert_eq!(map.insert(&doc, e[0], a, 0), 0);
+        assert_eq!(map.insert(&doc, e[1], b, 1), 1);
+        assert_eq!(map.insert(&doc, e[2], b2, 2), 1, "present: its first slot");
         assert_eq!(map.len(), 2);
         assert_eq!(map.get(&doc, "a"), Some((e[0], 0)));
         assert_eq!(map.get(&doc, "b"), Some((e[1], 1)));

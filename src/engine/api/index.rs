@@ -64,7 +64,7 @@ pub(super) fn register(api: &mut Api) {
             Ok(groups
                 .iter()
                 .filter_map(|ids| map.value_of(doc, ids[0]))
-                .map(|k| Dynamic::from(ImmutableString::from(k)))
+                .map(|(_, k)| Dynamic::from(ImmutableString::from(k)))
                 .collect::<Array>())
         })
     })
