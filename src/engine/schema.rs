@@ -320,11 +320,11 @@ fn table_violations(
         return Ok(());
     };
     let known = || spec.keys.iter().map(|(k, _)| k.as_str());
-    // A unit per key, charged at once.
-    budget::charge(t.len() as u64)?;
+    // A unit per key, and those of the spellings compared, charged once per table.
+    let mut units = t.len() as u64;
     for (id, child) in t.iter_keyed() {
         let key = doc.key_name(id);
-        let Some(expect) = spec.by_id.get(&id).map(|&i| &spec.keys[i].1) else {
+        let Some(expect) = spec.expect(id) else {
             let hint = suggest(key, known())?;
             out.push(record(
                 doc,
@@ -367,7 +367,10 @@ fn table_violations(
             },
             Expect::OneOf(allowed) => match doc.str_of(child) {
                 None => Some(("type", "string".to_string(), None)),
-                Some(s) => misspelt(s, allowed)?.map(|hint| ("spelling", allowed.join(", "), hint)),
+                Some(s) => {
+                    units += 1 + allowed.len() as u64 / 64;
+                    misspelt(s, allowed)?.map(|hint| ("spelling", allowed.join(", "), hint))
+                }
             },
         };
         if let Some((kind, expected, hint)) = bad {
@@ -375,7 +378,7 @@ fn table_violations(
             out.push(record(doc, table, key, kind, expected, found, hint));
         }
     }
-    Ok(())
+    budget::charge(units)
 }
 
 /// `a == b`, at once when both are the one static type name.
@@ -386,8 +389,15 @@ fn same(a: &str, b: &str) -> bool {
 /// A parsed spec, with its keys found by their number in the checked document.
 struct Spec {
     keys: Vec<(String, Expect)>,
-    // Looked up once per estate key: a fast hasher.
-    by_id: hashbrown::HashMap<KeyId, usize>,
+    /// Looked up once per estate key, among a table's few spec keys: a plain scan.
+    by_id: Vec<(KeyId, usize)>,
+}
+
+impl Spec {
+    fn expect(&self, id: KeyId) -> Option<&Expect> {
+        let &(_, i) = self.by_id.iter().find(|(k, _)| *k == id)?;
+        Some(&self.keys[i].1)
+    }
 }
 
 /// What `schema_violations` returns: the tables to check and the spec, checked one
@@ -423,12 +433,30 @@ impl Violations {
     /// The violations of the `i`th table.
     fn of(&self, i: usize) -> Result<Vec<Dynamic>, Box<EvalAltResult>> {
         let mut out = Vec::new();
-        if let Some(&table) = self.tables.get(i) {
-            with_doc(self.generation, |doc| {
-                table_violations(doc, table, &self.spec, &mut out)
-            })?;
-        }
+        self.from(i, 1, &mut out)?;
         Ok(out)
+    }
+
+    /// Checks up to `most` tables from the `i`th, under one look-up of the document,
+    /// until one has violations (put in `out`); returns how many it checked.
+    fn from(
+        &self,
+        i: usize,
+        most: usize,
+        out: &mut Vec<Dynamic>,
+    ) -> Result<usize, Box<EvalAltResult>> {
+        let tables = self.tables.get(i..).unwrap_or_default();
+        with_doc(self.generation, |doc| {
+            let mut checked = 0;
+            for &table in tables.iter().take(most) {
+                checked += 1;
+                table_violations(doc, table, &self.spec, out)?;
+                if !out.is_empty() {
+                    break;
+                }
+            }
+            Ok(checked)
+        })
     }
 
     /// How many violations there are in all.
@@ -470,8 +498,10 @@ impl Iterator for ViolationIter {
             if self.next >= self.all.tables.len() {
                 return None;
             }
-            self.pending = self.all.of(self.next).ok()?.into_iter();
-            self.next += 1;
+            // Tidy tables are passed over in batches, not one look-up each.
+            let mut out = Vec::new();
+            self.next += self.all.from(self.next, 1 << 10, &mut out).ok()?;
+            self.pending = out.into_iter();
         }
     }
 }
@@ -494,7 +524,7 @@ fn misspelt<'a>(
     s: &str,
     allowed: &'a [String],
 ) -> Result<Option<Option<&'a str>>, Box<EvalAltResult>> {
-    budget::charge(1 + allowed.len() as u64 / 64)?;
+    // The comparisons are charged by the caller, with the table's keys.
     if allowed.iter().any(|a| a == s) {
         return Ok(None);
     }
