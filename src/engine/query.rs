@@ -548,12 +548,9 @@ impl Query {
             let base = self.base_ids(doc);
             let keys = self.keys(doc);
             let mut i = 0;
-            let ahead = self.scattered();
             let mut answers = Answers::default();
             while let Some(id) = base.get(i) {
-                if ahead {
-                    doc.prefetch(base.get(i + FAR), base.get(i + NEAR));
-                }
+                self.fetch_ahead(doc, &base, i);
                 i += 1;
                 budget::charge(1)?;
                 if self.matches(doc, &keys, id, &mut ThisCall, &mut answers)? && !f(doc, id) {
@@ -585,7 +582,6 @@ impl Query {
             return None;
         }
         let keys = self.keys(&doc);
-        let ahead = self.scattered();
         // Chunks taken in turn by whichever thread is free: a thread the system
         // pauses, or one sharing its core with another rule, holds up no fixed half.
         let chunks = len.div_ceil(SPLIT_CHUNK);
@@ -604,9 +600,7 @@ impl Query {
                 let mut found = Vec::new();
                 for i in c * SPLIT_CHUNK..((c + 1) * SPLIT_CHUNK).min(len) {
                     let Some(id) = base.get(i) else { break };
-                    if ahead {
-                        doc.prefetch(base.get(i + FAR), base.get(i + NEAR));
-                    }
+                    self.fetch_ahead(&doc, &base, i);
                     meter.charge(1)?;
                     if self.matches(&doc, &keys, id, &mut meter, &mut answers)? {
                         found.push(id);
@@ -643,11 +637,14 @@ impl Query {
         }))
     }
 
-    /// Whether the base is a list of entries picked from elsewhere (a group, matches
-    /// found before), which lie scattered in memory: a pass over an array's own items
-    /// reads memory in order, and the processor fetches ahead of it unasked.
-    fn scattered(&self) -> bool {
-        matches!(self.base, Base::Ids(_))
+    /// In a pass at the `i`th entry, asks for later ones ([`Doc::prefetch`]) when the
+    /// base is entries picked from elsewhere (a group, matches found before), which lie
+    /// scattered in memory: a pass over an array's own items reads memory in order,
+    /// and the processor fetches ahead of it unasked.
+    fn fetch_ahead(&self, doc: &Doc, base: &BaseIds, i: usize) {
+        if matches!(self.base, Base::Ids(_)) {
+            doc.prefetch(base.get(i + FAR), base.get(i + NEAR));
+        }
     }
 
     /// The entries of the query's base, before filtering, read by position.

@@ -481,26 +481,29 @@ impl Doc {
         self.arena.span(id)
     }
 
-    /// Starts loading what reading table `id`'s keys will touch, for a pass over many
-    /// tables: `far` (some entries ahead) fetches its node and the arena lines after
-    /// it, where its children usually are; `near` (fewer ahead, its node loaded by now)
-    /// fetches its children and its text. Only a hint: no value changes.
+    /// Starts loading what reading a table's keys will touch, for a pass over many
+    /// tables: for `far` (some entries ahead) its node; for `near` (fewer ahead, its
+    /// node loaded by now) its children, when they lie together, and its text. Only a
+    /// hint: no value changes.
     pub fn prefetch(&self, far: Option<NodeId>, near: Option<NodeId>) {
         let a = &self.arena;
-        if let Some(n) = far.and_then(|id| a.nodes.get(id as usize..)) {
-            touch(n.as_ptr());
+        if let Some(n) = far.and_then(|id| a.nodes.get(id as usize)) {
+            touch(n);
         }
-        if let Some(n) = near.and_then(|id| a.nodes.get(id as usize)) {
-            if let Some(Kids::Consecutive(first, _)) = a.kids(near.unwrap_or_default()) {
-                if let Some(k) = a.nodes.get(first as usize..) {
-                    touch(k.as_ptr());
-                    touch(k.as_ptr().wrapping_add(3));
-                }
+        let Some(id) = near else { return };
+        let Some(n) = a.nodes.get(id as usize) else {
+            return;
+        };
+        if let Some(Kids::Consecutive(first, _)) = a.kids(id) {
+            if let Some(k) = a.nodes.get(first as usize..) {
+                // Two lines: most tables' children fit in them.
+                touch(k.as_ptr());
+                touch(k.as_ptr().wrapping_add(3));
             }
-            if let Some(t) = self.source.text().as_bytes().get(n.start as usize..) {
-                touch(t.as_ptr());
-                touch(t.as_ptr().wrapping_add(64));
-                touch(t.as_ptr().wrapping_add(128));
+        }
+        if let Some(t) = self.source.text().as_bytes().get(n.start as usize..) {
+            for line in [0, 64, 128] {
+                touch(t.as_ptr().wrapping_add(line));
             }
         }
     }
