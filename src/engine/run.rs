@@ -126,9 +126,17 @@ pub fn run_one(
     // Resolving spans and paths costs thousands of instructions a finding; a rule
     // with many shares it out to the pool. The call is over and its thread-local
     // context gone, so this thread may run other calls while it waits.
+    // A loop's findings share a few `fail` calls: each call's place is found once.
+    let mut sites = hashbrown::HashMap::new();
+    for r in &raw {
+        sites
+            .entry(r.call_site)
+            .or_insert_with(|| call_site(rule, r.call_site));
+    }
     let one = |subjects: &mut Option<Subjects>, r: RawFinding| {
         let node = r.node;
-        let mut f = resolve(&estate.doc, estate.index, rule, r);
+        let site = sites.get(&r.call_site).cloned().flatten();
+        let mut f = resolve(&estate.doc, estate.index, rule, r, site);
         f.subject = subjects.as_mut().and_then(|s| s.of(node));
         f
     };
@@ -175,7 +183,10 @@ pub fn run_one(
     }
 }
 
-fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding) -> Finding {
+/// Where in a rule file a finding was reported: the `fail` call's name.
+type CallSite = Option<(Arc<crate::estate::Source>, std::ops::Range<usize>)>;
+
+fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding, site: CallSite) -> Finding {
     let (child, mut span) = doc.label_span(raw.node, &raw.key);
     if let (true, Some(c)) = (raw.on_key, child) {
         span = doc.key_span(c);
@@ -210,15 +221,12 @@ fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding) -> Finding {
     );
     f.help = raw.help;
     f.labels = labels;
-    f.call_site = call_site(rule, raw.call_site);
+    f.call_site = site;
     f.fix = super::fix::place(doc, raw.node, &raw.key, &raw.fixes);
     f
 }
 
-fn call_site(
-    rule: &Rule,
-    pos: Position,
-) -> Option<(Arc<crate::estate::Source>, std::ops::Range<usize>)> {
+fn call_site(rule: &Rule, pos: Position) -> CallSite {
     let line = pos.line()?;
     let start = rule.source.offset_of(line, pos.position().unwrap_or(1));
     let text = &rule.source.text()[start..];

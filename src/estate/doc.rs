@@ -649,14 +649,21 @@ impl Doc {
 
     /// The user-facing path of a node: `servers["osce-hq"].backup.files[2]`.
     pub fn path(&self, id: NodeId) -> String {
-        let mut chain = Vec::new();
+        // Most paths are a few steps deep: those are kept on the stack.
+        let (mut near, mut far) = ([0; 8], Vec::new());
+        let mut depth = 0;
         let mut cur = id;
         while cur != NO_PARENT && cur != ROOT {
-            chain.push(cur);
+            match near.get_mut(depth) {
+                Some(slot) => *slot = cur,
+                None => far.push(cur),
+            }
+            depth += 1;
             cur = self.node(cur).parent;
         }
-        let mut out = String::new();
-        for &n in chain.iter().rev() {
+        let chain = far.iter().rev().chain(near[..depth.min(8)].iter().rev());
+        let mut out = String::with_capacity(48);
+        for &n in chain {
             match self.node(n).seg {
                 Seg::Root => {}
                 Seg::Key => {
@@ -737,14 +744,19 @@ fn push_key(out: &mut String, key: &str) {
 
 fn push_quoted(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
+    let mut rest = s;
+    // Runs that need no escape are copied whole.
+    while let Some(at) = rest.find(|c: char| c == '"' || c == '\\' || c.is_control()) {
+        out.push_str(&rest[..at]);
+        let c = rest[at..].chars().next().unwrap_or_default();
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
+            c => out.push_str(&format!("\\u{:04X}", c as u32)),
         }
+        rest = &rest[at + c.len_utf8()..];
     }
+    out.push_str(rest);
     out.push('"');
 }
 

@@ -306,6 +306,20 @@ mod tests {
     }
 
     #[test]
+    fn paths_of_any_depth_quote_what_needs_quoting() {
+        // Ten levels: deeper than the steps a path keeps on the stack.
+        let d = doc("a = [[[[[[[[[{ \"b\\\\\\\"c\\u0001é\" = 1 }]]]]]]]]]\n").unwrap();
+        let mut id = d.get(ROOT, "a").unwrap();
+        while let Some(&first) = d.children(id).first() {
+            id = first;
+        }
+        assert_eq!(
+            d.path(id),
+            "a[0][0][0][0][0][0][0][0][0][\"b\\\\\\\"c\\u0001é\"]"
+        );
+    }
+
+    #[test]
     fn nodes_stay_small_and_keys_come_from_the_parent() {
         // The arena holds one of these per value: most of a big estate's memory.
         assert_eq!(std::mem::size_of::<crate::estate::doc::NodeData>(), 24);
