@@ -21,10 +21,13 @@ fn value_eq(doc: &Doc, id: NodeId, want: &Dynamic) -> bool {
             .str_of(id)
             .is_some_and(|s| index.map.get(doc, s).is_some());
     }
+    if let Some(same) = want
+        .read_lock::<ImmutableString>()
+        .and_then(|w| doc.str_is(id, &w))
+    {
+        return same;
+    }
     match doc.value(id) {
-        V::Str(_) | V::Raw(..) => want
-            .read_lock::<ImmutableString>()
-            .is_some_and(|w| Some(w.as_str()) == doc.str_of(id)),
         V::Int(i) => want.as_int().is_ok_and(|w| w == i),
         V::Float(x) => want.as_float().is_ok_and(|w| w == x),
         V::Bool(b) => want.as_bool().is_ok_and(|w| w == b),
@@ -104,14 +107,22 @@ impl Want {
 
     /// [`value_eq`] with the value already read.
     fn eq(&self, doc: &Doc, id: NodeId) -> bool {
+        match self {
+            Want::Str(w) => {
+                if let Some(same) = doc.str_is(id, w) {
+                    return same;
+                }
+            }
+            Want::Index(ix) => {
+                return doc.str_of(id).is_some_and(|s| ix.map.get(doc, s).is_some());
+            }
+            _ => {}
+        }
         match (self, doc.value(id)) {
-            (Want::Str(w), V::Str(s)) => w == s,
-            (Want::Str(w), V::Raw(s)) => w.as_str() == s,
             (Want::Str(w), V::Datetime(d)) => w.as_str() == d.to_string(),
             (Want::Int(w), V::Int(i)) => *w == i,
             (Want::Float(w), V::Float(x)) => *w == x,
             (Want::Bool(w), V::Bool(b)) => *w == b,
-            (Want::Index(ix), _) => doc.str_of(id).is_some_and(|s| ix.map.get(doc, s).is_some()),
             (Want::Other(w), _) => value_eq(doc, id, w),
             _ => false,
         }

@@ -613,6 +613,20 @@ impl Doc {
         self.len(id) == 0
     }
 
+    /// Whether the string at `id` is `want`; `None` when `id` holds no string. A raw
+    /// string's length is in its node, so most unequal ones are told apart without
+    /// reading their text: a pass testing one key of many tables skips those reads.
+    pub fn str_is(&self, id: NodeId, want: &str) -> Option<bool> {
+        let n = &self.arena.nodes[id as usize];
+        match n.kind {
+            Kind::Raw if n.len != LONG && (n.len as usize).saturating_sub(2) != want.len() => {
+                Some(false)
+            }
+            Kind::Raw | Kind::Str => Some(self.str_of(id) == Some(want)),
+            _ => None,
+        }
+    }
+
     pub fn str_of(&self, id: NodeId) -> Option<&str> {
         match self.value(id) {
             Value::Str(s) => Some(s.as_str()),

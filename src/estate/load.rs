@@ -306,6 +306,29 @@ mod tests {
     }
 
     #[test]
+    fn strings_compare_equal_by_length_and_text_whatever_their_quotes() {
+        let long = "y".repeat(70_000);
+        let text = format!(
+            "a = \"ia64\"\nb = 'ia64'\nc = \"ia6\\u0034\"\nd = \"\"\"ia64\"\"\"\n\
+             e = '''\nia64'''\nf = \"\"\nx = \"x64\"\nn = 64\nl = \"{long}\"\n"
+        );
+        let d = doc(&text).unwrap();
+        let is = |key: &str, want: &str| d.str_is(d.get(ROOT, key).unwrap(), want);
+        for key in ["a", "b", "c", "d", "e"] {
+            assert_eq!(is(key, "ia64"), Some(true), "{key}");
+            assert_eq!(is(key, "ia65"), Some(false), "{key}");
+            assert_eq!(is(key, "ia6"), Some(false), "{key}");
+            assert_eq!(is(key, ""), Some(false), "{key}");
+        }
+        assert_eq!(is("f", ""), Some(true));
+        assert_eq!(is("f", "\"\""), Some(false));
+        assert_eq!(is("x", "ia64"), Some(false));
+        assert_eq!(is("l", &long), Some(true));
+        assert_eq!(is("l", &long[1..]), Some(false));
+        assert_eq!(is("n", "64"), None);
+    }
+
+    #[test]
     fn paths_of_any_depth_quote_what_needs_quoting() {
         // Ten levels: deeper than the steps a path keeps on the stack.
         let d = doc("a = [[[[[[[[[{ \"b\\\\\\\"c\\u0001é\" = 1 }]]]]]]]]]\n").unwrap();
