@@ -406,29 +406,34 @@ impl Words {
     }
 }
 
-/// The word searches a pass has made, by filter and text: a key such as `os` holds
-/// few distinct values over many entries, and each is searched for once. Remembered
-/// answers give the same result and the same units to charge as a new search.
-pub(crate) struct Answers<'d> {
+/// What a pass over entries remembers from one entry to the next. The word searches
+/// it made, by filter and text: a key such as `os` holds few distinct values over many
+/// entries, and each is searched for once; remembered answers give the same result and
+/// the same units to charge as a new search. And where in its table each filter's key
+/// was last found ([`Doc::get_key_at`]).
+pub(crate) struct Memo<'d> {
     seen: hashbrown::HashMap<(usize, &'d str), (usize, bool)>,
     /// At most this many are kept: a key whose values all differ gains nothing.
     room: usize,
+    at: Vec<u32>,
 }
 
-impl Default for Answers<'_> {
+impl Default for Memo<'_> {
     fn default() -> Self {
-        Answers {
+        Memo {
             seen: hashbrown::HashMap::new(),
             room: 1 << 10,
+            at: Vec::new(),
         }
     }
 }
 
-impl<'d> Answers<'d> {
+impl<'d> Memo<'d> {
+    /// A memo for one entry: searches are made afresh.
     fn off() -> Self {
-        Answers {
-            seen: hashbrown::HashMap::new(),
+        Memo {
             room: 0,
+            ..Memo::default()
         }
     }
 
@@ -514,23 +519,26 @@ impl Query {
     }
 
     /// Whether entry `id` passes every filter; `keys` are [`Query::keys`] for `doc`,
-    /// and `answers` the word searches made earlier in the same pass.
+    /// and `memo` what the pass remembers from the entries before.
     fn matches<'d>(
         &self,
         doc: &'d Doc,
         keys: &[Option<KeyId>],
         id: NodeId,
         meter: &mut impl Meter,
-        answers: &mut Answers<'d>,
+        memo: &mut Memo<'d>,
     ) -> RhaiResult<bool> {
+        if memo.at.len() < keys.len() {
+            memo.at.resize(keys.len(), 0);
+        }
         for (i, (f, key)) in self.filters.iter().zip(keys).enumerate() {
-            let hit = match key.and_then(|k| doc.get_key(id, k)) {
+            let hit = match key.and_then(|k| doc.get_key_at(id, k, &mut memo.at[i])) {
                 None => false,
                 Some(v) => match (&f.words, &f.set) {
                     (Some(words), _) => match doc.str_of(v) {
                         None => false,
                         Some(s) => {
-                            let (tried, hit) = answers.find(i, words, s);
+                            let (tried, hit) = memo.find(i, words, s);
                             // A unit per word tried, as `has_words` charges.
                             meter.charge(tried as u64 * scan_cost(s))?;
                             hit
@@ -559,12 +567,12 @@ impl Query {
             let base = self.base_ids(doc);
             let keys = self.keys(doc);
             let mut i = 0;
-            let mut answers = Answers::default();
+            let mut memo = Memo::default();
             while let Some(id) = base.get(i) {
                 self.fetch_ahead(doc, &base, i);
                 i += 1;
                 budget::charge(1)?;
-                if self.matches(doc, &keys, id, &mut ThisCall, &mut answers)? && !f(doc, id) {
+                if self.matches(doc, &keys, id, &mut ThisCall, &mut memo)? && !f(doc, id) {
                     break;
                 }
             }
@@ -601,7 +609,7 @@ impl Query {
         let lent = Lent::of_this_call();
         let work = || -> RhaiResult<Vec<(usize, Vec<NodeId>)>> {
             let mut meter = lent.meter();
-            let mut answers = Answers::default();
+            let mut memo = Memo::default();
             let mut done = Vec::new();
             loop {
                 let c = next.fetch_add(1, Relaxed);
@@ -613,7 +621,7 @@ impl Query {
                     let Some(id) = base.get(i) else { break };
                     self.fetch_ahead(&doc, &base, i);
                     meter.charge(1)?;
-                    if self.matches(&doc, &keys, id, &mut meter, &mut answers)? {
+                    if self.matches(&doc, &keys, id, &mut meter, &mut memo)? {
                         found.push(id);
                     }
                 }
@@ -874,9 +882,9 @@ impl Iterator for Entries {
             // the progress check then stops the call.
             match budget::charge(1).and_then(|()| {
                 // One entry per call: nothing to remember between them.
-                let mut answers = Answers::off();
+                let mut memo = Memo::off();
                 self.query
-                    .matches(doc, &self.keys, id, &mut ThisCall, &mut answers)
+                    .matches(doc, &self.keys, id, &mut ThisCall, &mut memo)
             }) {
                 Ok(true) => break Some(to_dynamic(doc, id)),
                 Ok(false) => continue,
@@ -941,9 +949,9 @@ mod tests {
             "Windows 98",
         ];
         // Room for two answers: the rest are searched for each time, and still right.
-        let mut answers = Answers {
+        let mut answers = Memo {
             room: 2,
-            ..Answers::default()
+            ..Memo::default()
         };
         for _ in 0..3 {
             for (f, w) in words.iter().enumerate() {
@@ -954,7 +962,7 @@ mod tests {
         }
         assert_eq!(answers.seen.len(), 2);
         // The same text under two filters is two answers.
-        let mut answers = Answers::default();
+        let mut memo = Memo::default();
         assert_eq!(answers.find(0, &words[0], "nt"), (2, true));
         assert_eq!(answers.find(1, &words[1], "nt"), (2, false));
     }

@@ -578,6 +578,38 @@ impl Doc {
         }
     }
 
+    /// [`Doc::get_key`], trying first the child at position `*at`: the tables of one
+    /// array mostly list their keys in the same order, so a pass over them finds a key
+    /// where it was in the table before, reading one child instead of those before it.
+    /// Sets `*at` to where the key was. A table's keys are unique (the loader rejects
+    /// a key given twice), so the child found is the one a scan finds.
+    pub fn get_key_at(&self, id: NodeId, key: KeyId, at: &mut u32) -> Option<NodeId> {
+        let a = &self.arena;
+        let kids = a.kids(id)?;
+        if kids.len() > INDEX_ABOVE {
+            return self.big.get(&id)?.get(&key.0).copied();
+        }
+        let has = |c: NodeId| a.nodes[c as usize].key == key.0;
+        let (found, i) = match kids {
+            Kids::Consecutive(first, n) => {
+                if *at < n && has(first + *at) {
+                    return Some(first + *at);
+                }
+                let c = (first..first + n).find(|&c| has(c))?;
+                (c, c - first)
+            }
+            Kids::Listed(ids) => {
+                if let Some(&c) = ids.get(*at as usize).filter(|&&c| has(c)) {
+                    return Some(c);
+                }
+                let i = ids.iter().position(|&c| has(c))?;
+                (ids[i], i as u32)
+            }
+        };
+        *at = i;
+        Some(found)
+    }
+
     /// The child of table `id` under `key`.
     pub fn get(&self, id: NodeId, key: &str) -> Option<NodeId> {
         let a = &self.arena;

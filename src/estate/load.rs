@@ -329,6 +329,28 @@ mod tests {
     }
 
     #[test]
+    fn a_key_looked_up_from_a_remembered_place_is_the_key_a_scan_finds() {
+        let mut text = String::from("[[c]]\na = 1\nb = 2\n[[c]]\nb = 3\na = 4\n[[c]]\nb = 5\n");
+        // A table of more than sixteen keys, and one whose children are not in a row.
+        text.push_str("[[c]]\n");
+        for i in 0..20 {
+            text.push_str(&format!("k{i} = {i}\n"));
+        }
+        text.push_str("b = 6\n[[c]]\nt = { x = 1 }\nb = 7\n[c.u]\ny = 2\n");
+        let d = doc(&text).unwrap();
+        let b = d.key_id("b").unwrap();
+        for start in [0, 1, 2, 99] {
+            let mut at = start;
+            for entry in d.children(d.get(ROOT, "c").unwrap()) {
+                assert_eq!(d.get_key_at(entry, b, &mut at), d.get_key(entry, b));
+            }
+        }
+        let mut at = 0;
+        let first = d.children(d.get(ROOT, "c").unwrap())[2];
+        assert_eq!(d.get_key_at(first, d.key_id("a").unwrap(), &mut at), None);
+    }
+
+    #[test]
     fn paths_of_any_depth_quote_what_needs_quoting() {
         // Ten levels: deeper than the steps a path keeps on the stack.
         let d = doc("a = [[[[[[[[[{ \"b\\\\\\\"c\\u0001é\" = 1 }]]]]]]]]]\n").unwrap();
