@@ -184,8 +184,8 @@ impl Lent {
     /// On the call's thread, when the helpers are done: charges all they did, which
     /// tells whether they went past the budget. A helper that stopped (`stopped`)
     /// within the budget stopped at the deadline.
-    pub(crate) fn settle(self, stopped: bool) -> Result<(), Box<EvalAltResult>> {
-        charge(self.spent.into_inner())?;
+    pub(crate) fn settle(&self, stopped: bool) -> Result<(), Box<EvalAltResult>> {
+        charge(self.spent.load(Relaxed))?;
         if stopped {
             return Err(stop(TIMEOUT_TOKEN));
         }

@@ -2,10 +2,10 @@
 //! host API scripts call, and parallel evaluation.
 //!
 //! Layers, bottom up: `budget` (limits and the per-call counters), `context` (the
-//! `Node` handle and the per-call state), `query`, `strmap` and `schema` (native
-//! machinery over the estate), `api` (what rules can call, by topic), then `sandbox`
-//! (the engine), `calls`, `constants`, `pack`, `rule`, and on the findings side `fix`,
-//! `readiness` and `run`.
+//! `Node` handle and the per-call state), `helpers` (threads that share a native
+//! pass), `query`, `strmap` and `schema` (native machinery over the estate), `api`
+//! (what rules can call, by topic), then `sandbox` (the engine), `calls`,
+//! `constants`, `pack`, `rule`, and on the findings side `fix`, `readiness` and `run`.
 
 pub mod api;
 pub mod budget;
@@ -13,6 +13,7 @@ pub mod calls;
 pub mod constants;
 pub mod context;
 pub mod fix;
+pub(crate) mod helpers;
 pub mod pack;
 pub mod query;
 pub mod readiness;

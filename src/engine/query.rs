@@ -5,6 +5,7 @@
 
 use super::budget::{self, Lent, Meter, ThisCall};
 use super::context::{current_doc, to_dynamic, with_doc, Node, RhaiResult};
+use super::helpers;
 use super::strmap::StrMap;
 use crate::estate::{doc::Value as V, Doc, KeyId, NodeId};
 use rhai::{Array, Dynamic, ImmutableString};
@@ -585,18 +586,14 @@ impl Query {
     /// [`SPLIT_CHUNK`] entries; `None` for smaller or unfiltered queries, which are
     /// tested one entry at a time as they are used. Whether a query is split depends on
     /// its size only, so a rule counts the same operations and reports the same findings
-    /// on any number of threads.
-    ///
-    /// The helpers are scoped threads of their own, not rayon's: a rayon thread
-    /// waiting for one would take up other rules' calls meanwhile, on the stack of
-    /// this one and over its thread-local context.
+    /// on any number of threads: the other parts go to idle threads of the run's pool
+    /// ([`helpers`]).
     fn split_matches(&self) -> Option<RhaiResult<Vec<NodeId>>> {
         if self.filters.is_empty() || matches!(self.base, Base::Empty) {
             return None;
         }
         let doc = current_doc().filter(|d| d.generation == self.generation)?;
-        let base = self.base_ids(&doc);
-        let len = base.len();
+        let len = self.base_ids(&doc).len();
         if len < SPLIT_MIN {
             return None;
         }
@@ -605,9 +602,11 @@ impl Query {
         // pauses, or one sharing its core with another rule, holds up no fixed half.
         let chunks = len.div_ceil(SPLIT_CHUNK);
         let workers = rayon::current_num_threads().clamp(1, chunks);
-        let next = AtomicUsize::new(0);
-        let lent = Lent::of_this_call();
-        let work = || -> RhaiResult<Vec<(usize, Vec<NodeId>)>> {
+        let shared = Arc::new((AtomicUsize::new(0), Lent::of_this_call()));
+        let (query, pass) = (self.clone(), shared.clone());
+        let work = move || -> RhaiResult<Vec<(usize, Vec<NodeId>)>> {
+            let (next, lent) = (&pass.0, &pass.1);
+            let base = query.base_ids(&doc);
             let mut meter = lent.meter();
             let mut memo = Memo::default();
             let mut done = Vec::new();
@@ -619,9 +618,9 @@ impl Query {
                 let mut found = Vec::new();
                 for i in c * SPLIT_CHUNK..((c + 1) * SPLIT_CHUNK).min(len) {
                     let Some(id) = base.get(i) else { break };
-                    self.fetch_ahead(&doc, &base, i);
+                    query.fetch_ahead(&doc, &base, i);
                     meter.charge(1)?;
-                    if self.matches(&doc, &keys, id, &mut meter, &mut memo)? {
+                    if query.matches(&doc, &keys, id, &mut meter, &mut memo)? {
                         found.push(id);
                     }
                 }
@@ -630,21 +629,9 @@ impl Query {
             meter.flush()?;
             Ok(done)
         };
-        let results: Vec<_> = std::thread::scope(|s| {
-            // A thread the system will not give is one helper fewer, not a failure.
-            let helpers: Vec<_> = (1..workers)
-                .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
-                .collect();
-            let first = work();
-            std::iter::once(first)
-                .chain(helpers.into_iter().map(|h| {
-                    // A panic in a part is the rule's panic, caught where the call is.
-                    h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
-                }))
-                .collect()
-        });
+        let results = helpers::share(workers - 1, work);
         let stopped = results.iter().any(Result::is_err);
-        Some(lent.settle(stopped).map(|()| {
+        Some(shared.1.settle(stopped).map(|()| {
             let mut done: Vec<(usize, Vec<NodeId>)> =
                 results.into_iter().flatten().flatten().collect();
             done.sort_unstable_by_key(|(c, _)| *c);
