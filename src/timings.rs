@@ -64,7 +64,7 @@ pub fn summary() -> String {
 fn render(phases: &[(&str, Duration)], rules: &BTreeMap<String, Duration>) -> String {
     let mut out = String::from("timings (wall clock):\n");
     for (name, d) in phases {
-        out.push_str(&format!("  {:>9.3} s  {name}\n", d.as_secs_f64()));
+        out.push_str(&format!("  {:>9.4} s  {name}\n", d.as_secs_f64()));
     }
     if rules.is_empty() {
         return out;
@@ -76,7 +76,7 @@ fn render(phases: &[(&str, Duration)], rules: &BTreeMap<String, Duration>) -> St
         rules.len()
     ));
     for (id, d) in slow.into_iter().take(SHOWN) {
-        out.push_str(&format!("  {:>9.3} s  {id}\n", d.as_secs_f64()));
+        out.push_str(&format!("  {:>9.4} s  {id}\n", d.as_secs_f64()));
     }
     out
 }
@@ -96,10 +96,10 @@ mod tests {
             &rules,
         );
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[1], "      1.500 s  read and parse");
-        assert_eq!(lines[2], "      0.250 s  evaluate");
+        assert_eq!(lines[1], "     1.5000 s  read and parse");
+        assert_eq!(lines[2], "     0.2500 s  evaluate");
         assert!(lines[3].starts_with("slowest rules of 12 "), "{text}");
-        assert_eq!(lines[4], "      0.110 s  r11");
+        assert_eq!(lines[4], "     0.1100 s  r11");
         assert_eq!(lines.len(), 4 + SHOWN, "{text}");
     }
 }
