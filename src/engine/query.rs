@@ -949,9 +949,10 @@ mod tests {
         }
         assert_eq!(answers.seen.len(), 2);
         // The same text under two filters is two answers.
-        let mut memo = Memo::default();
+        let mut answers = Memo::default();
         assert_eq!(answers.find(0, &words[0], "nt"), (2, true));
         assert_eq!(answers.find(1, &words[1], "nt"), (2, false));
+        assert_eq!(answers.seen.len(), 2);
     }
 
     #[test]
