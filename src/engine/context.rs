@@ -19,8 +19,10 @@ pub(crate) type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 pub struct RawFinding {
     pub severity: Option<Severity>,
     pub node: NodeId,
-    pub key: String,
-    pub message: String,
+    /// The key and message as the script passed them: shared, not copied, while the
+    /// rule runs (reporting is on the rule's own thread; resolving is spread out).
+    pub key: ImmutableString,
+    pub message: ImmutableString,
     pub help: Option<String>,
     pub call_site: Position,
     pub labels: Vec<(NodeId, String, String)>,

@@ -197,7 +197,7 @@ fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding, site: CallSite
         None => {
             let base = doc.path(raw.node);
             if base.is_empty() {
-                raw.key.clone()
+                raw.key.to_string()
             } else {
                 format!("{base}.{}", raw.key)
             }
@@ -214,7 +214,7 @@ fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding, site: CallSite
     let mut f = Finding::new(
         rule.id.clone(),
         raw.severity.unwrap_or(rule.header.severity),
-        raw.message,
+        raw.message.as_str(),
         &doc.source,
         index,
         (path, span),

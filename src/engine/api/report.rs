@@ -7,7 +7,7 @@ use crate::engine::context::{
     edit_finding, err, push_applied, push_finding, Node, RawFinding, RawFix, RhaiResult,
 };
 use crate::report::Severity;
-use rhai::{Dynamic, NativeCallContext};
+use rhai::{Dynamic, ImmutableString, NativeCallContext};
 
 /// A reported finding, so a rule can attach secondary labels to it.
 #[derive(Debug, Clone, Copy)]
@@ -17,14 +17,14 @@ fn report(
     ctx: &NativeCallContext,
     severity: Severity,
     node: Node,
-    key: &str,
-    message: &str,
+    key: ImmutableString,
+    message: ImmutableString,
     help: Option<&str>,
 ) -> RhaiResult<FindingRef> {
     let finding = RawFinding {
         severity: Some(severity),
         node: node.id,
-        key: key.to_string(),
+        key,
         message: capped(message),
         help: help.filter(|h| !h.is_empty()).map(str::to_string),
         call_site: ctx.call_position(),
@@ -39,15 +39,15 @@ fn report(
 const MAX_MESSAGE: usize = 4096;
 
 /// `message`, cut at a character boundary past [`MAX_MESSAGE`] bytes, with an ellipsis.
-fn capped(message: &str) -> String {
+fn capped(message: ImmutableString) -> ImmutableString {
     if message.len() <= MAX_MESSAGE {
-        return message.to_string();
+        return message;
     }
     let mut end = MAX_MESSAGE;
     while !message.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &message[..end])
+    format!("{}…", &message[..end]).into()
 }
 
 /// Fixes one finding may carry: enough for any real edit, and a bound on what a rule
@@ -117,15 +117,20 @@ pub(super) fn register(api: &mut Api) {
     ] {
         api.add(
             name,
-            move |ctx: NativeCallContext, n: Node, key: &str, message: &str| {
+            move |ctx: NativeCallContext,
+                  n: Node,
+                  key: ImmutableString,
+                  message: ImmutableString| {
                 report(&ctx, severity, n, key, message, None)
             },
         )
         .add(
             name,
-            move |ctx: NativeCallContext, n: Node, key: &str, message: &str, help: &str| {
-                report(&ctx, severity, n, key, message, Some(help))
-            },
+            move |ctx: NativeCallContext,
+                  n: Node,
+                  key: ImmutableString,
+                  message: ImmutableString,
+                  help: &str| { report(&ctx, severity, n, key, message, Some(help)) },
         )
         .add(name, move |_: Dynamic, _: &str, _: &str| not_a_node(name))
         .add(name, move |_: Dynamic, _: &str, _: &str, _: &str| {
@@ -185,9 +190,9 @@ mod tests {
     }
     #[test]
     fn long_messages_are_cut_at_a_character_boundary() {
-        assert_eq!(super::capped("short"), "short");
+        assert_eq!(super::capped("short".into()), "short");
         let long = "€".repeat(2000);
-        let cut = super::capped(&long);
+        let cut = super::capped(long.into());
         assert!(cut.ends_with('…'));
         assert_eq!(cut.len(), 4095 + '…'.len_utf8());
     }
