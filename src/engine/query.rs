@@ -726,8 +726,9 @@ impl Query {
 
     pub(crate) fn index_by(&self, key: &str) -> RhaiResult<Index> {
         let mut map = StrMap::with_capacity(self.key_id(key), self.upper_bound());
+        let mut at = 0;
         self.each(|doc, id| {
-            if let Some(k) = map.value_of(doc, id) {
+            if let Some(k) = map.value_of(doc, id, &mut at) {
                 map.insert(doc, id, k, 0);
             }
             true
@@ -745,9 +746,9 @@ impl Query {
             return Ok(Query::empty());
         }
         let mut seen = StrMap::with_capacity(self.key_id(key), self.upper_bound());
-        let mut twins = Vec::new();
+        let (mut twins, mut at) = (Vec::new(), 0);
         self.each(|doc, id| {
-            if let Some(k) = seen.value_of(doc, id) {
+            if let Some(k) = seen.value_of(doc, id, &mut at) {
                 let before = seen.len();
                 seen.insert(doc, id, k, 0);
                 if seen.len() == before {
@@ -761,9 +762,9 @@ impl Query {
 
     pub(crate) fn group_by(&self, key: &str) -> RhaiResult<Groups> {
         let mut map = StrMap::grouping(self.key_id(key), self.upper_bound());
-        let mut groups: Vec<Vec<NodeId>> = Vec::new();
+        let (mut groups, mut at): (Vec<Vec<NodeId>>, _) = (Vec::new(), 0);
         self.each(|doc, id| {
-            if let Some(k) = map.value_of(doc, id) {
+            if let Some(k) = map.value_of(doc, id, &mut at) {
                 let slot = map.insert(doc, id, k, groups.len() as u32) as usize;
                 if slot == groups.len() {
                     groups.push(Vec::new());

@@ -55,9 +55,15 @@ impl StrMap {
         }
     }
 
-    /// The string value of this map's key in `entry`, with the value's node.
-    pub fn value_of<'d>(&self, doc: &'d Doc, entry: NodeId) -> Option<(NodeId, &'d str)> {
-        let v = doc.get_key(entry, self.key?)?;
+    /// The string value of this map's key in `entry`, with the value's node; `at` is
+    /// where the key was in the entry before ([`Doc::get_key_at`]).
+    pub fn value_of<'d>(
+        &self,
+        doc: &'d Doc,
+        entry: NodeId,
+        at: &mut u32,
+    ) -> Option<(NodeId, &'d str)> {
+        let v = doc.get_key_at(entry, self.key?, at)?;
         Some((v, doc.str_of(v)?))
     }
 
@@ -137,7 +143,7 @@ mod tests {
         let mut firsts = StrMap::with_capacity(doc.key_id("n"), 4);
         let mut slots = Vec::new();
         for &e in &entries {
-            if let Some(v) = map.value_of(&doc, e) {
+            if let Some(v) = map.value_of(&doc, e, &mut 0) {
                 slots.push(map.insert(&doc, e, v, map.len() as u32));
                 firsts.insert(&doc, e, v, 0);
             }
@@ -162,7 +168,7 @@ mod tests {
         let mut map = StrMap::grouping(doc.key_id("n"), 0);
         // Every value forced onto the same hash; the table grows while filled.
         map.hash = |_| 7;
-        let v = |i: usize| map.value_of(&doc, e[i]).unwrap();
+        let v = |i: usize| map.value_of(&doc, e[i], &mut 0).unwrap();
         let (a, b, b2) = (v(0), v(1), v(2));
         assert_eq!(map.insert(&doc, e[0], a, 0), 0);
         assert_eq!(map.insert(&doc, e[1], b, 1), 1);

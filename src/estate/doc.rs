@@ -564,18 +564,7 @@ impl Doc {
 
     /// The child of table `id` under the key numbered `key`; as [`Doc::get`].
     pub fn get_key(&self, id: NodeId, key: KeyId) -> Option<NodeId> {
-        let a = &self.arena;
-        let kids = a.kids(id)?;
-        if kids.len() > INDEX_ABOVE {
-            return self.big.get(&id)?.get(&key.0).copied();
-        }
-        let has = |&c: &NodeId| a.nodes[c as usize].key == key.0;
-        // Each kind of child list walked on its own: a chained iterator tests which
-        // part it is in at every step.
-        match kids {
-            Kids::Consecutive(first, n) => (first..first + n).find(has),
-            Kids::Listed(ids) => ids.iter().copied().find(has),
-        }
+        self.get_key_at(id, key, &mut 0)
     }
 
     /// [`Doc::get_key`], trying first the child at position `*at`: the tables of one
@@ -595,6 +584,8 @@ impl Doc {
                 if *at < n && has(first + *at) {
                     return Some(first + *at);
                 }
+                // Each kind of child list walked on its own: a chained iterator tests
+                // which part it is in at every step.
                 let c = (first..first + n).find(|&c| has(c))?;
                 (c, c - first)
             }

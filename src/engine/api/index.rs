@@ -61,9 +61,10 @@ pub(super) fn register(api: &mut Api) {
             return Ok(Array::new());
         }
         with_doc(g.generation, |doc| {
+            let mut at = 0;
             Ok(groups
                 .iter()
-                .filter_map(|ids| map.value_of(doc, ids[0]))
+                .filter_map(|ids| map.value_of(doc, ids[0], &mut at))
                 .map(|(_, k)| Dynamic::from(ImmutableString::from(k)))
                 .collect::<Array>())
         })
