@@ -805,6 +805,7 @@ impl IntoIterator for Query {
             keys,
             tested,
             next: 0,
+            at: Vec::new(),
         }
     }
 }
@@ -851,6 +852,8 @@ pub struct Entries {
     /// The entries were tested and charged for already, all at once.
     tested: bool,
     next: usize,
+    /// Where each filter's key was in the entry before ([`Memo`]).
+    at: Vec<u32>,
 }
 
 impl Iterator for Entries {
@@ -859,9 +862,11 @@ impl Iterator for Entries {
     fn next(&mut self) -> Option<Dynamic> {
         let doc = self.doc.as_deref()?;
         let found = loop {
-            let Some(id) = self.query.base_ids(doc).get(self.next) else {
+            let base = self.query.base_ids(doc);
+            let Some(id) = base.get(self.next) else {
                 break None;
             };
+            self.query.fetch_ahead(doc, &base, self.next);
             self.next += 1;
             if self.tested {
                 break Some(to_dynamic(doc, id));
@@ -869,10 +874,15 @@ impl Iterator for Entries {
             // As `each`: a unit per entry visited. A limit ends the loop here, and
             // the progress check then stops the call.
             match budget::charge(1).and_then(|()| {
-                // One entry per call: nothing to remember between them.
+                // One entry per call: no word answers kept (they would borrow the
+                // document this iterator owns), only where the keys were.
                 let mut memo = Memo::off();
-                self.query
-                    .matches(doc, &self.keys, id, &mut ThisCall, &mut memo)
+                memo.at = std::mem::take(&mut self.at);
+                let hit = self
+                    .query
+                    .matches(doc, &self.keys, id, &mut ThisCall, &mut memo);
+                self.at = memo.at;
+                hit
             }) {
                 Ok(true) => break Some(to_dynamic(doc, id)),
                 Ok(false) => continue,
