@@ -18,11 +18,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One pass's parts run by helpers: whether the caller has stopped waiting for more,
-/// how many are running, and what the finished ones returned.
+/// One pass's parts run by other threads.
 struct Parts<T> {
-    state: Mutex<(bool, usize, Vec<std::thread::Result<T>>)>,
+    state: Mutex<State<T>>,
     done: Condvar,
+}
+
+struct State<T> {
+    /// The caller has finished its own part: parts that start now do nothing.
+    closed: bool,
+    /// Parts started and not yet finished: what the caller waits for.
+    running: usize,
+    finished: Vec<std::thread::Result<T>>,
 }
 
 /// Runs `work` on this thread and, at the same time, on up to `extra` idle threads of
@@ -36,7 +43,11 @@ where
 {
     let work = Arc::new(work);
     let parts = Arc::new(Parts {
-        state: Mutex::new((false, 0, Vec::new())),
+        state: Mutex::new(State {
+            closed: false,
+            running: 0,
+            finished: Vec::new(),
+        }),
         done: Condvar::new(),
     });
     let helpers = if rayon::current_thread_index().is_some() {
@@ -49,26 +60,26 @@ where
         rayon::spawn(move || {
             {
                 let mut s = lock(&parts.state);
-                if s.0 {
+                if s.closed {
                     return;
                 }
-                s.1 += 1;
+                s.running += 1;
             }
             let out = catch_unwind(AssertUnwindSafe(|| work()));
             let mut s = lock(&parts.state);
-            s.1 -= 1;
-            s.2.push(out);
+            s.running -= 1;
+            s.finished.push(out);
             parts.done.notify_all();
         });
     }
     let first = work();
     let mut s = lock(&parts.state);
-    s.0 = true;
-    while s.1 > 0 {
+    s.closed = true;
+    while s.running > 0 {
         s = parts.done.wait(s).unwrap_or_else(|e| e.into_inner());
     }
     let mut out = vec![first];
-    for r in s.2.drain(..) {
+    for r in s.finished.drain(..) {
         out.push(r.unwrap_or_else(|e| resume_unwind(e)));
     }
     out
