@@ -18,9 +18,7 @@ fn value_eq(doc: &Doc, id: NodeId, want: &Dynamic) -> bool {
         return items.iter().any(|w| value_eq(doc, id, w));
     }
     if let Some(index) = want.read_lock::<Index>() {
-        return doc
-            .str_of(id)
-            .is_some_and(|s| index.map.get(doc, s).is_some());
+        return index.holds(doc, id);
     }
     if let Some(same) = want
         .read_lock::<ImmutableString>()
@@ -50,6 +48,12 @@ const SPLIT_CHUNK: usize = 1 << 12;
 /// text ([`Doc::prefetch`]): a pass is mostly waiting for memory otherwise.
 const FAR: usize = 16;
 const NEAR: usize = 8;
+
+/// What the parts of one split pass share: the next chunk to take, and the budget.
+struct Pass {
+    next: AtomicUsize,
+    lent: Lent,
+}
 
 /// A lazy filtered view of an array's (or table's) entries.
 #[derive(Debug, Clone)]
@@ -114,9 +118,7 @@ impl Want {
                     return same;
                 }
             }
-            Want::Index(ix) => {
-                return doc.str_of(id).is_some_and(|s| ix.map.get(doc, s).is_some());
-            }
+            Want::Index(ix) => return ix.holds(doc, id),
             _ => {}
         }
         match (self, doc.value(id)) {
@@ -602,16 +604,18 @@ impl Query {
         // pauses, or one sharing its core with another rule, holds up no fixed half.
         let chunks = len.div_ceil(SPLIT_CHUNK);
         let workers = rayon::current_num_threads().clamp(1, chunks);
-        let shared = Arc::new((AtomicUsize::new(0), Lent::of_this_call()));
+        let shared = Arc::new(Pass {
+            next: AtomicUsize::new(0),
+            lent: Lent::of_this_call(),
+        });
         let (query, pass) = (self.clone(), shared.clone());
         let work = move || -> RhaiResult<Vec<(usize, Vec<NodeId>)>> {
-            let (next, lent) = (&pass.0, &pass.1);
             let base = query.base_ids(&doc);
-            let mut meter = lent.meter();
+            let mut meter = pass.lent.meter();
             let mut memo = Memo::default();
             let mut done = Vec::new();
             loop {
-                let c = next.fetch_add(1, Relaxed);
+                let c = pass.next.fetch_add(1, Relaxed);
                 if c >= chunks {
                     break;
                 }
@@ -631,7 +635,7 @@ impl Query {
         };
         let results = helpers::share(workers - 1, work);
         let stopped = results.iter().any(Result::is_err);
-        Some(shared.1.settle(stopped).map(|()| {
+        Some(shared.lent.settle(stopped).map(|()| {
             let mut done: Vec<(usize, Vec<NodeId>)> =
                 results.into_iter().flatten().flatten().collect();
             done.sort_unstable_by_key(|(c, _)| *c);
@@ -901,6 +905,14 @@ impl Iterator for Entries {
 pub struct Index {
     pub(crate) generation: u32,
     pub(crate) map: Arc<StrMap>,
+}
+
+impl Index {
+    /// Whether the string at `id` is a key of this index.
+    fn holds(&self, doc: &Doc, id: NodeId) -> bool {
+        doc.str_of(id)
+            .is_some_and(|s| self.map.get(doc, s).is_some())
+    }
 }
 
 /// Entries grouped by a string key's value, groups in order of first appearance.

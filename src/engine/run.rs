@@ -123,9 +123,6 @@ pub fn run_one(
         .as_ref()
         .and_then(|p| p.readiness.as_ref())
         .or(fallback);
-    // Resolving spans and paths costs thousands of instructions a finding; a rule
-    // with many shares it out to the pool. The call is over and its thread-local
-    // context gone, so this thread may run other calls while it waits.
     // A loop's findings share a few `fail` calls: each call's place is found once.
     let mut sites = hashbrown::HashMap::new();
     for r in &raw {
@@ -133,6 +130,9 @@ pub fn run_one(
             .entry(r.call_site)
             .or_insert_with(|| call_site(rule, r.call_site));
     }
+    // Resolving spans and paths costs thousands of instructions a finding; a rule
+    // with many shares it out to the pool. The call is over and its thread-local
+    // context gone, so this thread may run other calls while it waits.
     let one = |subjects: &mut Option<Subjects>, r: RawFinding| {
         let node = r.node;
         let site = sites.get(&r.call_site).cloned().flatten();
