@@ -110,10 +110,14 @@ impl Want {
         }
     }
 
-    /// [`value_eq`] with the value already read.
-    fn eq(&self, doc: &Doc, id: NodeId) -> bool {
+    /// [`value_eq`] with the value already read; `number` is a string's number in
+    /// `doc` ([`Prep`]).
+    fn eq(&self, doc: &Doc, id: NodeId, number: Option<u32>) -> bool {
         match self {
             Want::Str(w) => {
+                if let Some(n) = doc.number(id) {
+                    return Some(n) == number;
+                }
                 if let Some(same) = doc.str_is(id, w) {
                     return same;
                 }
@@ -416,6 +420,8 @@ impl Words {
 /// was last found ([`Doc::get_key_at`]).
 pub(crate) struct Memo<'d> {
     seen: hashbrown::HashMap<(usize, &'d str), (usize, bool)>,
+    /// The same by the text's number ([`Doc::number`]): units to charge, and the answer.
+    numbered: hashbrown::HashMap<(usize, u32), (u64, bool)>,
     /// At most this many are kept: a key whose values all differ gains nothing.
     room: usize,
     at: Vec<u32>,
@@ -425,6 +431,7 @@ impl Default for Memo<'_> {
     fn default() -> Self {
         Memo {
             seen: hashbrown::HashMap::new(),
+            numbered: hashbrown::HashMap::new(),
             room: 1 << 10,
             at: Vec::new(),
         }
@@ -454,6 +461,41 @@ impl<'d> Memo<'d> {
         }
         answer
     }
+
+    /// Filter `filter`'s `words` searched in the string at `v`: units to charge and
+    /// the answer, `None` when `v` holds no string.
+    fn search(
+        &mut self,
+        doc: &'d Doc,
+        filter: usize,
+        words: &Words,
+        v: NodeId,
+    ) -> Option<(u64, bool)> {
+        let number = doc.number(v).filter(|_| self.room > 0);
+        if let Some(&answer) = number.and_then(|n| self.numbered.get(&(filter, n))) {
+            return Some(answer);
+        }
+        let s = doc.str_of(v)?;
+        let (tried, hit) = match number {
+            // Known by number from now on: the text memo is not needed.
+            Some(_) => words.find(s),
+            None => self.find(filter, words, s),
+        };
+        // A unit per word tried, as `has_words` charges.
+        let answer = (tried as u64 * scan_cost(s), hit);
+        if let Some(n) = number.filter(|_| self.numbered.len() < self.room) {
+            self.numbered.insert((filter, n), answer);
+        }
+        Some(answer)
+    }
+}
+
+/// A filter as one document numbers it: its key, and its value's number when the
+/// value is a string ([`Doc::number_of`]), found once per pass.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Prep {
+    key: Option<KeyId>,
+    number: Option<u32>,
 }
 
 impl Query {
@@ -517,8 +559,17 @@ impl Query {
     }
 
     /// The numbers of the filters' keys in `doc`, found once for a pass over entries.
-    fn keys(&self, doc: &Doc) -> Vec<Option<KeyId>> {
-        self.filters.iter().map(|f| doc.key_id(&f.key)).collect()
+    fn keys(&self, doc: &Doc) -> Vec<Prep> {
+        self.filters
+            .iter()
+            .map(|f| Prep {
+                key: doc.key_id(&f.key),
+                number: match &f.value {
+                    Want::Str(w) => doc.number_of(w),
+                    _ => None,
+                },
+            })
+            .collect()
     }
 
     /// Whether entry `id` passes every filter; `keys` are [`Query::keys`] for `doc`,
@@ -526,7 +577,7 @@ impl Query {
     fn matches<'d>(
         &self,
         doc: &'d Doc,
-        keys: &[Option<KeyId>],
+        keys: &[Prep],
         id: NodeId,
         meter: &mut impl Meter,
         memo: &mut Memo<'d>,
@@ -534,16 +585,17 @@ impl Query {
         if memo.at.len() < keys.len() {
             memo.at.resize(keys.len(), 0);
         }
-        for (i, (f, key)) in self.filters.iter().zip(keys).enumerate() {
-            let hit = match key.and_then(|k| doc.get_key_at(id, k, &mut memo.at[i])) {
+        for (i, (f, prep)) in self.filters.iter().zip(keys).enumerate() {
+            let found = prep
+                .key
+                .and_then(|k| doc.get_key_at(id, k, &mut memo.at[i]));
+            let hit = match found {
                 None => false,
                 Some(v) => match (&f.words, &f.set) {
-                    (Some(words), _) => match doc.str_of(v) {
+                    (Some(words), _) => match memo.search(doc, i, words, v) {
                         None => false,
-                        Some(s) => {
-                            let (tried, hit) = memo.find(i, words, s);
-                            // A unit per word tried, as `has_words` charges.
-                            meter.charge(tried as u64 * scan_cost(s))?;
+                        Some((units, hit)) => {
+                            meter.charge(units)?;
                             hit
                         }
                     },
@@ -551,7 +603,7 @@ impl Query {
                         meter.charge(set.rest.len() as u64)?;
                         set.contains(doc, v)
                     }
-                    (None, None) => f.value.eq(doc, v),
+                    (None, None) => f.value.eq(doc, v, prep.number),
                 },
             };
             if hit != f.keep_equal {
@@ -730,16 +782,22 @@ impl Query {
 
     pub(crate) fn index_by(&self, key: &str) -> RhaiResult<Index> {
         let mut map = StrMap::with_capacity(self.key_id(key), self.upper_bound());
+        let mut numbered = Numbered {
+            bits: Vec::new(),
+            all: true,
+        };
         let mut at = 0;
         self.each(|doc, id| {
             if let Some(k) = map.value_of(doc, id, &mut at) {
                 map.insert(doc, id, k, 0);
+                numbered.add(doc, k.0);
             }
             true
         })?;
         Ok(Index {
             generation: self.generation,
             map: Arc::new(map),
+            numbered: Arc::new(numbered),
         })
     }
 
@@ -852,7 +910,7 @@ pub struct Entries {
     doc: Option<Arc<Doc>>,
     query: Query,
     /// The filters' keys in `doc`.
-    keys: Vec<Option<KeyId>>,
+    keys: Vec<Prep>,
     /// The entries were tested and charged for already, all at once.
     tested: bool,
     next: usize,
@@ -905,11 +963,47 @@ impl Iterator for Entries {
 pub struct Index {
     pub(crate) generation: u32,
     pub(crate) map: Arc<StrMap>,
+    numbered: Arc<Numbered>,
+}
+
+/// The numbers ([`Doc::number`]) of an index's values, and whether all had one.
+#[derive(Debug)]
+struct Numbered {
+    bits: Vec<u64>,
+    all: bool,
+}
+
+impl Numbered {
+    fn add(&mut self, doc: &Doc, value: NodeId) {
+        let Some(n) = doc.number(value) else {
+            self.all = false;
+            return;
+        };
+        if self.bits.is_empty() {
+            self.bits = vec![0; doc.numbers().div_ceil(64)];
+        }
+        self.bits[n as usize / 64] |= 1 << (n % 64);
+    }
+
+    fn has(&self, n: u32) -> bool {
+        self.bits
+            .get(n as usize / 64)
+            .is_some_and(|w| w & (1 << (n % 64)) != 0)
+    }
 }
 
 impl Index {
-    /// Whether the string at `id` is a key of this index.
+    /// Whether the string at `id` is a key of this index: by number when it has one
+    /// and the index holds it, or when every key of the index has a number.
     fn holds(&self, doc: &Doc, id: NodeId) -> bool {
+        if let Some(n) = doc.number(id).filter(|_| doc.generation == self.generation) {
+            if self.numbered.has(n) {
+                return true;
+            }
+            if self.numbered.all {
+                return false;
+            }
+        }
         doc.str_of(id)
             .is_some_and(|s| self.map.get(doc, s).is_some())
     }
@@ -1045,7 +1139,12 @@ mod tests {
             for w in &wants {
                 let plain = value_eq(&doc, id, w);
                 assert_eq!(
-                    Want::of(w.clone()).eq(&doc, id),
+                    Want::of(w.clone()).eq(
+                        &doc,
+                        id,
+                        w.read_lock::<ImmutableString>()
+                            .and_then(|s| doc.number_of(&s))
+                    ),
                     plain,
                     "{key} against {w:?}"
                 );

@@ -460,6 +460,54 @@ mod tests {
     }
 
     #[test]
+    fn strings_with_and_without_numbers_compare_by_their_text() {
+        // `n` numbers its first 1,024 values only; `v1029` gets a number under `s`
+        // later, and `v5` is also written with an escape, which has none.
+        let mut text = String::new();
+        for i in 0..1030 {
+            text.push_str(&format!("[[c]]\nn = \"v{i}\"\n"));
+        }
+        text.push_str("[[d]]\ns = \"v1029\"\n[[d]]\ns = \"v\\u0035\"\n[[d]]\ns = \"w\"\n");
+        let doc = parse(Arc::new(Source::new("e.toml", text))).unwrap();
+        let c = doc.children(doc.get(crate::estate::ROOT, "c").unwrap());
+        let late = doc.get(c[1029], "n").unwrap();
+        assert_eq!(doc.number(late), None);
+        assert!(doc.number_of("v1029").is_some());
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        let body = "let out = [\
+            estate.c.select(\"n\", \"v1029\").len(), \
+            estate.d.select(\"s\", \"v1029\").len(), \
+            estate.d.select(\"s\", \"v5\").len(), \
+            estate.c.select(\"n\", \"v5\").len(), \
+            estate.c.select(\"n\", \"nowhere\").len(), \
+            estate.c.reject(\"n\", estate.d.index_by(\"s\")).len(), \
+            estate.d.select(\"s\", estate.c.index_by(\"n\")).len(), \
+            estate.d.reject(\"s\", estate.c.select(\"n\", \"v5\").index_by(\"n\")).len(), \
+            estate.c.select_words(\"n\", \"v1029\").len(), \
+            estate.d.select_words(\"s\", [\"v5\", \"w\"]).len()]; \
+            fail(estate, \"\", out.to_string());";
+        let text = format!("//! severity: error\n//! title: t\nfn check(estate) {{ {body} }}\n");
+        let rule = compile(
+            &engine,
+            RuleText {
+                id: "t/numbers".into(),
+                source: Arc::new(Source::new("numbers.rhai".to_string(), text)),
+                builtin: false,
+                pack: None,
+            },
+        )
+        .unwrap();
+        let estate = Estate {
+            index: 0,
+            doc: Arc::new(doc),
+        };
+        let (findings, failures) = evaluate(&engine, &limits, &[estate], &[rule]);
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(findings[0].message, "[1, 1, 1, 1, 0, 1028, 2, 2, 1, 2]");
+    }
+
+    #[test]
     fn queries_of_a_missing_array_are_empty_whatever_is_asked_of_them() {
         let limits = Limits::default();
         let engine = crate::engine::sandbox::build(&limits, false);

@@ -20,20 +20,7 @@ pub struct StrMap {
     hash: fn(&str) -> u64,
 }
 
-/// FxHash-style: fast, and good enough with the confirmation against the arena.
-pub(crate) fn hash(s: &str) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h: u64 = s.len() as u64;
-    let mut chunks = s.as_bytes().chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
-    }
-    for &b in chunks.remainder() {
-        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-    }
-    h ^ (h >> 29)
-}
+pub(crate) use crate::estate::values::hash;
 
 impl StrMap {
     /// A map from a value to its first entry, with room for `capacity` values, so a

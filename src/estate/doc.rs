@@ -7,6 +7,7 @@
 //! table entries, array items, long keys) lives in side vectors the node indexes.
 
 use super::source::Source;
+use super::values::Values;
 use rhai::ImmutableString;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -32,7 +33,8 @@ pub(super) enum Kind {
     /// `data` indexes `strs`: a string whose escapes had to be decoded.
     Str,
     /// A string equal to its source text inside the quotes of its span (no escapes):
-    /// most strings, kept without an allocation of their own.
+    /// most strings, kept without an allocation of their own. `data` is its number
+    /// in `Arena::values`, or 0.
     Raw,
     /// `data` indexes `nums` (the bits of an `i64`).
     Int,
@@ -192,7 +194,8 @@ impl Keys {
 /// A scalar or container as the builder hands it to [`Arena::push`].
 pub(super) enum Init {
     Str(ImmutableString),
-    Raw,
+    /// With its number in `Arena::values`, or 0.
+    Raw(u32),
     Int(i64),
     Float(f64),
     Bool(bool),
@@ -215,6 +218,7 @@ pub(super) struct Arena {
     pub(super) nums: Vec<u64>,
     pub(super) dates: Vec<Datetime>,
     pub(super) keys: Keys,
+    pub(super) values: Values,
     /// Key spans that do not fit beside their node.
     pub(super) far_keys: HashMap<NodeId, (u32, u32)>,
     /// Value spans of 64 KiB or more: where they end.
@@ -235,7 +239,7 @@ impl Arena {
         let id = self.nodes.len() as NodeId;
         let (kind, data) = match init {
             Init::Str(s) => (Kind::Str, push_index(&mut self.strs, s)),
-            Init::Raw => (Kind::Raw, 0),
+            Init::Raw(number) => (Kind::Raw, number),
             Init::Int(i) => (Kind::Int, push_index(&mut self.nums, i as u64)),
             Init::Float(x) => (Kind::Float, push_index(&mut self.nums, x.to_bits())),
             Init::Bool(b) => (Kind::Bool, b as u32),
@@ -358,6 +362,9 @@ impl Arena {
         let keys: Vec<u32> = (0..piece.keys.len() as u32)
             .map(|k| self.keys.intern(piece.keys.name(k)))
             .collect();
+        let numbers: Vec<u32> = std::iter::once(0)
+            .chain(piece.values.texts().iter().map(|t| self.values.add(t)))
+            .collect();
         let offsets = [
             self.strs.len(),
             self.nums.len(),
@@ -397,13 +404,14 @@ impl Arena {
             if node.seg == Seg::Key {
                 node.key = keys[node.key as usize];
             }
-            node.data += match node.kind {
-                Kind::Str => offsets[0],
-                Kind::Int | Kind::Float => offsets[1],
-                Kind::Datetime => offsets[2],
-                Kind::Array => offsets[3],
-                Kind::Table => offsets[4],
-                Kind::Raw | Kind::Bool => 0,
+            node.data = match node.kind {
+                Kind::Str => node.data + offsets[0],
+                Kind::Int | Kind::Float => node.data + offsets[1],
+                Kind::Datetime => node.data + offsets[2],
+                Kind::Array => node.data + offsets[3],
+                Kind::Table => node.data + offsets[4],
+                Kind::Raw => numbers[node.data as usize],
+                Kind::Bool => node.data,
             };
             self.nodes.push(node);
         }
@@ -411,6 +419,7 @@ impl Arena {
     }
 
     pub(super) fn shrink(&mut self) {
+        self.values.done();
         self.nodes.shrink_to_fit();
         self.tables.shrink_to_fit();
         self.kids.shrink_to_fit();
@@ -648,6 +657,25 @@ impl Doc {
             Kind::Raw | Kind::Str => Some(self.str_of(id) == Some(want)),
             _ => None,
         }
+    }
+
+    /// The number of the string at `id`, if it has one: two strings with numbers are
+    /// equal exactly when their numbers are, and a string equal to a numbered text
+    /// may still have none, so a string without a number is compared by its text.
+    pub fn number(&self, id: NodeId) -> Option<u32> {
+        let n = &self.arena.nodes[id as usize];
+        (n.kind == Kind::Raw && n.data != 0).then_some(n.data)
+    }
+
+    /// The number of `text`, if some string of the document has it; without one, no
+    /// numbered string is equal to `text`.
+    pub fn number_of(&self, text: &str) -> Option<u32> {
+        self.arena.values.find(text)
+    }
+
+    /// One more than the highest number a string has.
+    pub fn numbers(&self) -> usize {
+        self.arena.values.bound()
     }
 
     pub fn str_of(&self, id: NodeId) -> Option<&str> {

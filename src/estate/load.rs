@@ -103,7 +103,12 @@ impl<'t> Builder<'t> {
                     && (quote == Some('\'') || !raw.contains('\\'))
                     && raw.get(1..raw.len() - 1) == Some(s.as_ref());
                 if plain {
-                    Init::Raw
+                    // Only values under a key are numbered: a key's values repeat.
+                    let number = match &key {
+                        Some((k, _)) => self.arena.values.intern(*k, s),
+                        None => 0,
+                    };
+                    Init::Raw(number)
                 } else {
                     Init::Str(ImmutableString::from(s.as_ref()))
                 }

@@ -5,6 +5,7 @@ pub mod load;
 pub mod path;
 mod pieces;
 pub mod source;
+pub(crate) mod values;
 
 pub use doc::{Doc, KeyId, NodeId, Value, ROOT};
 pub use load::SyntaxError;

@@ -209,6 +209,15 @@ mod tests {
         out
     }
 
+    /// Whether every numbered string's number is the one its text has: then equal
+    /// numbers mean equal texts, however the pieces were numbered and joined.
+    fn numbers_name_texts(d: &Doc) -> bool {
+        (0..d.node_count() as NodeId).all(|id| match d.number(id) {
+            Some(n) => d.str_of(id).and_then(|t| d.number_of(t)) == Some(n),
+            None => true,
+        })
+    }
+
     fn both(text: &str) -> (Result<Doc, Vec<SyntaxError>>, Result<Doc, Vec<SyntaxError>>) {
         let src = Arc::new(Source::new("t.toml", text.to_string()));
         (
@@ -239,6 +248,15 @@ mod tests {
         let (whole, pieced) = both(&text);
         let (whole, pieced) = (whole.unwrap(), pieced.unwrap());
         assert_eq!(shape(&whole), shape(&pieced));
+        assert!(numbers_name_texts(&whole) && numbers_name_texts(&pieced));
+        // `d` repeats in every piece: one number, found from its text.
+        let d = pieced.number_of("d").unwrap();
+        let domains = pieced.get(
+            pieced.children(pieced.get(ROOT, "servers").unwrap())[7],
+            "domains",
+        );
+        let first = pieced.children(domains.unwrap())[0];
+        assert_eq!(pieced.number(pieced.get(first, "name").unwrap()), Some(d));
         let clients = whole.get(ROOT, "clients").unwrap();
         assert_eq!(whole.len(clients), 200);
     }
@@ -341,7 +359,10 @@ mod tests {
         ) {
             let text = format!("{}{}", head.concat(), sections.concat());
             match both(&text) {
-                (Ok(w), Ok(p)) => prop_assert_eq!(shape(&w), shape(&p)),
+                (Ok(w), Ok(p)) => {
+                    prop_assert_eq!(shape(&w), shape(&p));
+                    prop_assert!(numbers_name_texts(&w) && numbers_name_texts(&p));
+                }
                 (Err(w), Err(p)) => prop_assert_eq!(
                     w.iter().map(|e| e.span.clone()).collect::<Vec<_>>(),
                     p.iter().map(|e| e.span.clone()).collect::<Vec<_>>()

@@ -118,19 +118,19 @@ pub(super) fn register(api: &mut Api) {
         api.add(
             name,
             move |ctx: NativeCallContext,
-                  n: Node,
+                  n: &mut Node,
                   key: ImmutableString,
                   message: ImmutableString| {
-                report(&ctx, severity, n, key, message, None)
+                report(&ctx, severity, *n, key, message, None)
             },
         )
         .add(
             name,
             move |ctx: NativeCallContext,
-                  n: Node,
+                  n: &mut Node,
                   key: ImmutableString,
                   message: ImmutableString,
-                  help: &str| { report(&ctx, severity, n, key, message, Some(help)) },
+                  help: &str| { report(&ctx, severity, *n, key, message, Some(help)) },
         )
         .add(name, move |_: Dynamic, _: &str, _: &str| not_a_node(name))
         .add(name, move |_: Dynamic, _: &str, _: &str, _: &str| {
