@@ -92,15 +92,19 @@ impl<'t> Builder<'t> {
         let at = self.offset;
         let init = match value.get_ref() {
             DeValue::String(s) => {
-                self.check_escapes(span.clone());
                 let raw = &self.text[span.clone()];
+                // One scan serves both the escape check and telling a raw string.
+                let escapes = raw.starts_with('"') && raw.contains('\\');
+                if escapes {
+                    self.check_escapes(span.clone());
+                }
                 let quote = raw.chars().next();
                 let plain = raw.len() >= 2
                     && !raw.starts_with("\"\"\"")
                     && !raw.starts_with("'''")
                     && matches!(quote, Some('"' | '\''))
                     && raw.ends_with(quote.unwrap_or(' '))
-                    && (quote == Some('\'') || !raw.contains('\\'))
+                    && (quote == Some('\'') || !escapes)
                     && raw.get(1..raw.len() - 1) == Some(s.as_ref());
                 if plain {
                     // Only values under a key are numbered: a key's values repeat.

@@ -41,29 +41,30 @@ impl Values {
 
     /// The number of `text`, numbering it while the document has room; 0 without.
     pub(super) fn add(&mut self, text: &str) -> u32 {
-        let Values { texts, table, .. } = self;
-        let found = table.entry(
-            hash(text),
-            |&n| same(&texts[n as usize - 1], text),
-            |&n| hash(&texts[n as usize - 1]),
-        );
-        match found {
-            hashbrown::hash_table::Entry::Occupied(e) => *e.get(),
-            hashbrown::hash_table::Entry::Vacant(v) if texts.len() < MAX => {
-                texts.push(text.into());
-                let n = texts.len() as u32;
-                v.insert(n);
-                n
-            }
-            hashbrown::hash_table::Entry::Vacant(_) => 0,
+        let h = hash(text);
+        if let Some(n) = self.find_hashed(h, text) {
+            return n;
         }
+        let Values { texts, table, .. } = self;
+        if texts.len() >= MAX {
+            return 0;
+        }
+        texts.push(text.into());
+        let n = texts.len() as u32;
+        table.insert_unique(h, n, |&m| hash(&texts[m as usize - 1]));
+        n
+    }
+
+    /// Most values are found: a look-up alone, without the room an insert needs.
+    fn find_hashed(&self, h: u64, text: &str) -> Option<u32> {
+        self.table
+            .find(h, |&n| same(&self.texts[n as usize - 1], text))
+            .copied()
     }
 
     /// The number of `text`, if a value has it.
     pub(super) fn find(&self, text: &str) -> Option<u32> {
-        self.table
-            .find(hash(text), |&n| same(&self.texts[n as usize - 1], text))
-            .copied()
+        self.find_hashed(hash(text), text)
     }
 
     /// The numbered texts, by number from 1.
@@ -99,6 +100,11 @@ pub(crate) fn hash(s: &str) -> u64 {
     h ^ (h >> 29)
 }
 
+/// The eight bytes of `s` from `i`.
+fn word(s: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]))
+}
+
 /// `a == b`, a word at a time for the short texts values mostly are, where a call
 /// to the library comparison costs more than the comparison.
 fn same(a: &str, b: &str) -> bool {
@@ -110,7 +116,6 @@ fn same(a: &str, b: &str) -> bool {
     if n < 8 {
         return a == b;
     }
-    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
     let mut i = 0;
     while i + 8 < n {
         if word(a, i) != word(b, i) {
