@@ -6,6 +6,7 @@
 //! `Node` carries the generation of its document, so a handle can only read the
 //! document of the call it was made in.
 
+use super::ahead::{Ahead, Begun, Origin};
 use crate::estate::{doc::Value as V, Doc, NodeId, ROOT};
 use crate::report::Severity;
 use rhai::{Dynamic, EvalAltResult, ImmutableString, Position};
@@ -51,6 +52,8 @@ pub enum RawFix {
 struct Context {
     doc: Arc<Doc>,
     findings: Vec<RawFinding>,
+    /// Batches of findings other threads are locating.
+    ahead: Ahead,
     /// Tables the rule said it applies to (`applies(node)`).
     applied: Vec<NodeId>,
     /// The rule being run, for `print` and `debug` output.
@@ -66,23 +69,29 @@ thread_local! {
 pub struct CallScope(());
 
 impl CallScope {
-    pub fn enter(doc: Arc<Doc>, rule: Arc<str>) -> Self {
+    /// A call from `origin`, which names the estate and the rule.
+    pub(crate) fn enter(origin: Origin) -> Self {
         CONTEXT.with_borrow_mut(|c| {
             *c = Some(Context {
-                doc,
+                doc: origin.doc.clone(),
+                rule: origin.rule.clone(),
+                ahead: Ahead::new(origin),
                 findings: Vec::new(),
                 applied: Vec::new(),
-                rule,
             })
         });
         CallScope(())
     }
 
-    /// What the call reported, and the tables it said it applies to.
-    pub fn finish(self) -> (Vec<RawFinding>, Vec<NodeId>) {
+    /// What the call reported, the findings other threads began (by finding, when
+    /// they did), and the tables it said it applies to.
+    pub fn finish(self) -> (Vec<RawFinding>, Vec<Option<Begun>>, Vec<NodeId>) {
         CONTEXT
             .with_borrow_mut(|c| c.take())
-            .map(|c| (c.findings, c.applied))
+            .map(|c| {
+                let located = c.ahead.take(c.findings.len());
+                (c.findings, located, c.applied)
+            })
             .unwrap_or_default()
     }
 }
@@ -181,6 +190,7 @@ pub(crate) fn push_finding(node: Node, finding: RawFinding) -> RhaiResult<usize>
     CONTEXT.with_borrow_mut(|c| match c {
         Some(c) if c.doc.generation == node.generation => {
             c.findings.push(finding);
+            c.ahead.reported(&c.findings);
             Ok(c.findings.len() - 1)
         }
         _ => err("this node belongs to another estate or rule call"),

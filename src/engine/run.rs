@@ -1,6 +1,7 @@
 //! Parallel evaluation: every (estate, rule) pair on rayon, errors turned into
 //! located failures, raw findings resolved into spans, paths and readiness subjects.
 
+use super::ahead::{begin, Begun, Given, Origin};
 use super::budget::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
 use super::context::{CallScope, Node, RawFinding};
 use super::readiness::Subjects;
@@ -99,7 +100,13 @@ pub fn run_one(
     rule: &Rule,
     fallback: Option<&Readiness>,
 ) -> Outcome {
-    let scope = CallScope::enter(estate.doc.clone(), Arc::from(rule.id.as_str()));
+    let origin = Origin {
+        doc: estate.doc.clone(),
+        index: estate.index,
+        rule: Arc::from(rule.id.as_str()),
+        severity: rule.header.severity,
+    };
+    let scope = CallScope::enter(origin.clone());
     budget::arm(limits);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
@@ -112,10 +119,11 @@ pub fn run_one(
         )
     }));
     budget::disarm();
-    let (mut raw, mut applied) = scope.finish();
+    let (mut raw, mut begun, mut applied) = scope.finish();
     if matches!(&outcome, Ok(Err(e)) if is_memory(e)) {
         // What a call that ran out of memory reported goes with the rest of its memory.
         raw = Vec::new();
+        begun = Vec::new();
         applied = Vec::new();
     }
     let readiness = rule
@@ -133,10 +141,11 @@ pub fn run_one(
     // Resolving spans and paths costs thousands of instructions a finding; a rule
     // with many shares it out to the pool. The call is over and its thread-local
     // context gone, so this thread may run other calls while it waits.
-    let one = |subjects: &mut Option<Subjects>, r: RawFinding| {
+    let one = |subjects: &mut Option<Subjects>, (r, b): (RawFinding, Option<Begun>)| {
         let node = r.node;
         let site = sites.get(&r.call_site).cloned().flatten();
-        let mut f = resolve(&estate.doc, estate.index, rule, r, site);
+        let b = b.unwrap_or_else(|| begin(&origin, &Given::of(&r)));
+        let mut f = resolve(&estate.doc, r, b, site);
         f.subject = subjects.as_mut().and_then(|s| s.of(node));
         f
     };
@@ -144,9 +153,15 @@ pub fn run_one(
     // One map of subjects serves the findings (when resolved here) and `applies`.
     let mut subjects = new_subjects();
     let findings = if raw.len() >= RESOLVE_APART {
-        raw.into_par_iter().map_init(new_subjects, one).collect()
+        raw.into_par_iter()
+            .zip(begun)
+            .map_init(new_subjects, one)
+            .collect()
     } else {
-        raw.into_iter().map(|r| one(&mut subjects, r)).collect()
+        raw.into_iter()
+            .zip(begun)
+            .map(|r| one(&mut subjects, r))
+            .collect()
     };
     applied.sort_unstable();
     applied.dedup();
@@ -186,24 +201,14 @@ pub fn run_one(
 /// Where in a rule file a finding was reported: the `fail` call's name.
 type CallSite = Option<(Arc<crate::estate::Source>, std::ops::Range<usize>)>;
 
-fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding, site: CallSite) -> Finding {
-    let (child, mut span) = doc.label_span(raw.node, &raw.key);
+/// Finishes a finding begun from what `fail` was given with what the rule may have
+/// added since: labels, fixes, `on_key`, and the call's place in the rule file.
+fn resolve(doc: &Doc, raw: RawFinding, begun: Begun, site: CallSite) -> Finding {
+    let Begun { child, mut finding } = begun;
     if let (true, Some(c)) = (raw.on_key, child) {
-        span = doc.key_span(c);
+        finding.span = doc.key_span(c);
     }
-    let path = match child {
-        Some(c) => doc.path(c),
-        None if raw.key.is_empty() => doc.path(raw.node),
-        None => {
-            let base = doc.path(raw.node);
-            if base.is_empty() {
-                raw.key.to_string()
-            } else {
-                format!("{base}.{}", raw.key)
-            }
-        }
-    };
-    let labels = raw
+    finding.labels = raw
         .labels
         .iter()
         .map(|(node, key, text)| Label {
@@ -211,19 +216,10 @@ fn resolve(doc: &Doc, index: usize, rule: &Rule, raw: RawFinding, site: CallSite
             text: text.clone(),
         })
         .collect();
-    let mut f = Finding::new(
-        rule.id.clone(),
-        raw.severity.unwrap_or(rule.header.severity),
-        raw.message.as_str(),
-        &doc.source,
-        index,
-        (path, span),
-    );
-    f.help = raw.help;
-    f.labels = labels;
-    f.call_site = site;
-    f.fix = super::fix::place(doc, raw.node, &raw.key, &raw.fixes);
-    f
+    finding.help = raw.help;
+    finding.call_site = site;
+    finding.fix = super::fix::place(doc, raw.node, &raw.key, &raw.fixes);
+    finding
 }
 
 fn call_site(rule: &Rule, pos: Position) -> CallSite {
@@ -505,6 +501,53 @@ mod tests {
         let (findings, failures) = evaluate(&engine, &limits, &[estate], &[rule]);
         assert!(failures.is_empty(), "{failures:?}");
         assert_eq!(findings[0].message, "[1, 1, 1, 1, 0, 1028, 2, 2, 1, 2]");
+    }
+
+    #[test]
+    fn findings_are_the_same_whichever_thread_began_them() {
+        // 700 findings: batches go to the pool while the rule runs on, and labels,
+        // `on_key` and fixes come after they were begun.
+        let mut text = String::new();
+        for i in 0..700 {
+            text.push_str(&format!("[[c]]\nname = \"c{i}\"\nos = \"x\"\n"));
+        }
+        let estate = Estate {
+            index: 0,
+            doc: Arc::new(parse(Arc::new(Source::new("e.toml", text))).unwrap()),
+        };
+        let body = "let fs = []; for c in estate.c { fs.push(fail(c, \"os\", `bad ${c.name}`)); } \
+            for i in range(0, fs.len(), 3) { fs[i].label(estate.c[i], \"name\", \"here\"); } \
+            for i in range(1, fs.len(), 3) { fs[i].on_key(); } \
+            for i in range(2, fs.len(), 5) { fs[i].fix_value(\"y\"); } \
+            warn(estate.c[0], \"missing\", \"no such key\");";
+        let text = format!("//! severity: error\n//! title: t\nfn check(estate) {{ {body} }}\n");
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        let rule = compile(
+            &engine,
+            RuleText {
+                id: "t/many".into(),
+                source: Arc::new(Source::new("many.rhai".to_string(), text)),
+                builtin: false,
+                pack: None,
+            },
+        )
+        .unwrap();
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let rules = std::slice::from_ref(&rule);
+            let (findings, failures) =
+                pool.install(|| evaluate(&engine, &limits, std::slice::from_ref(&estate), rules));
+            assert!(failures.is_empty(), "{failures:?}");
+            format!("{findings:?}")
+        };
+        let one = on(1);
+        assert!(one.contains("no such key") && one.contains("bad c699"));
+        assert_eq!(one, on(2));
+        assert_eq!(one, on(4));
     }
 
     #[test]

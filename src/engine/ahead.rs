@@ -1,0 +1,258 @@
+//! Findings begun ahead. Most of what resolving a finding costs (the value its key
+//! names, that value's span, the path a report shows, and the finding's own strings)
+//! depends only on what the rule passed to `fail`, which never changes once reported.
+//! So while a rule call runs on (its next loop, say), an idle thread of the pool
+//! begins its earlier findings, a batch at a time, and the call then only adds what
+//! may have changed since (labels, fixes, `on_key`) and resolves the rest itself.
+//! Without an idle thread nothing changes: a batch no thread has taken is the call's.
+
+use super::context::RawFinding;
+use crate::estate::{Doc, NodeId};
+use crate::report::{Finding, Severity};
+use rhai::ImmutableString;
+use std::ops::Range;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering::AcqRel};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Findings a job begins at once: long enough to be worth a job, short enough that
+/// a loop's findings are handed out while it runs.
+const BATCH: usize = 256;
+
+/// What a rule call's findings share: the estate, its place among the checked files,
+/// the rule, and the rule's severity for findings that give none.
+#[derive(Clone)]
+pub(crate) struct Origin {
+    pub doc: Arc<Doc>,
+    pub index: usize,
+    pub rule: Arc<str>,
+    pub severity: Severity,
+}
+
+/// What `fail` was given: the parts of a finding that never change once reported
+/// (the strings are shared, not copied).
+pub(crate) struct Given {
+    node: NodeId,
+    key: ImmutableString,
+    message: ImmutableString,
+    severity: Option<Severity>,
+}
+
+impl Given {
+    pub(crate) fn of(raw: &RawFinding) -> Self {
+        Given {
+            node: raw.node,
+            key: raw.key.clone(),
+            message: raw.message.clone(),
+            severity: raw.severity,
+        }
+    }
+}
+
+/// A finding begun from what `fail` was given, and the value its key names.
+pub struct Begun {
+    pub child: Option<NodeId>,
+    pub finding: Finding,
+}
+
+/// Begins a finding of a call from `origin`.
+pub(crate) fn begin(origin: &Origin, raw: &Given) -> Begun {
+    let Located { child, span, path } = locate(&origin.doc, raw.node, &raw.key);
+    let finding = Finding::new(
+        &*origin.rule,
+        raw.severity.unwrap_or(origin.severity),
+        raw.message.as_str(),
+        &origin.doc.source,
+        origin.index,
+        (path, span),
+    );
+    Begun { child, finding }
+}
+
+/// Where one finding points.
+struct Located {
+    child: Option<NodeId>,
+    span: Range<usize>,
+    path: String,
+}
+
+/// Where a finding on table `node` about `key` points.
+fn locate(doc: &Doc, node: NodeId, key: &str) -> Located {
+    let (child, span) = doc.label_span(node, key);
+    let path = match child {
+        Some(c) => doc.path(c),
+        None if key.is_empty() => doc.path(node),
+        None => {
+            let base = doc.path(node);
+            if base.is_empty() {
+                key.to_string()
+            } else {
+                format!("{base}.{key}")
+            }
+        }
+    };
+    Located { child, span, path }
+}
+
+struct Batch {
+    /// The first finding's place among the call's findings, and what each was given.
+    first: usize,
+    items: Vec<Given>,
+    /// Set by whichever of a job and the call comes first; the other leaves the batch.
+    taken: AtomicBool,
+    /// The job's result (`None` if it panicked), and the sign that it is there.
+    out: Mutex<Option<Vec<Begun>>>,
+    ready: OnceLock<()>,
+}
+
+/// One rule call's batches handed to the pool, in report order.
+pub(crate) struct Ahead {
+    origin: Origin,
+    batches: Vec<Arc<Batch>>,
+    /// Only on a pool with another thread to do the work.
+    on: bool,
+}
+
+impl Ahead {
+    pub(crate) fn new(origin: Origin) -> Self {
+        Ahead {
+            origin,
+            batches: Vec::new(),
+            on: rayon::current_thread_index().is_some() && rayon::current_num_threads() > 1,
+        }
+    }
+
+    /// Called after each finding: every [`BATCH`] findings, the last batch goes to the pool.
+    pub(crate) fn reported(&mut self, findings: &[RawFinding]) {
+        let n = findings.len();
+        if !self.on || !n.is_multiple_of(BATCH) {
+            return;
+        }
+        let batch = Arc::new(Batch {
+            first: n - BATCH,
+            items: findings[n - BATCH..].iter().map(Given::of).collect(),
+            taken: AtomicBool::new(false),
+            out: Mutex::new(None),
+            ready: OnceLock::new(),
+        });
+        self.batches.push(batch.clone());
+        let origin = self.origin.clone();
+        rayon::spawn(move || {
+            if batch.taken.swap(true, AcqRel) {
+                return;
+            }
+            let out = catch_unwind(AssertUnwindSafe(|| {
+                batch
+                    .items
+                    .iter()
+                    .map(|raw| begin(&origin, raw))
+                    .collect::<Vec<_>>()
+            }));
+            *batch.out.lock().unwrap_or_else(|e| e.into_inner()) = out.ok();
+            let _ = batch.ready.set(());
+        });
+    }
+
+    /// What other threads began, by finding, for a call that reported `n`; a batch
+    /// not yet taken is left to the caller, one being begun is waited for.
+    pub(crate) fn take(self, n: usize) -> Vec<Option<Begun>> {
+        let mut out: Vec<Option<Begun>> = Vec::new();
+        for b in &self.batches {
+            if !b.taken.swap(true, AcqRel) {
+                continue;
+            }
+            b.ready.wait();
+            let found = b.out.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(found) = found.filter(|_| b.first + BATCH <= n) {
+                if out.is_empty() {
+                    out.resize_with(n, || None);
+                }
+                for (i, l) in found.into_iter().enumerate() {
+                    out[b.first + i] = Some(l);
+                }
+            }
+        }
+        if out.is_empty() {
+            out.resize_with(n, || None);
+        }
+        out
+    }
+}
+
+impl Drop for Ahead {
+    /// Jobs that have not started find their batch taken and do nothing.
+    fn drop(&mut self) {
+        for b in &self.batches {
+            b.taken.store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estate::{parse, Source, ROOT};
+    use std::sync::atomic::Ordering::Acquire;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn findings_begun_elsewhere_land_where_they_were_reported() {
+        let mut text = String::new();
+        for i in 0..600 {
+            text.push_str(&format!("[[c]]\nname = \"c{i}\"\nos = \"x\"\n"));
+        }
+        let doc = Arc::new(parse(Arc::new(Source::new("e.toml", text))).unwrap());
+        let tables = doc.children(doc.get(ROOT, "c").unwrap());
+        let origin = Origin {
+            doc: doc.clone(),
+            index: 3,
+            rule: Arc::from("t/r"),
+            severity: Severity::Warning,
+        };
+        let raws: Vec<RawFinding> = (0..600)
+            .map(|i| RawFinding {
+                severity: (i % 2 == 0).then_some(Severity::Error),
+                node: tables[i],
+                key: ["os", "", "missing"][i % 3].into(),
+                message: format!("m{i}").into(),
+                help: None,
+                call_site: rhai::Position::NONE,
+                labels: Vec::new(),
+                on_key: false,
+                fixes: Vec::new(),
+            })
+            .collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let begun = pool.install(|| {
+            let mut ahead = Ahead::new(origin.clone());
+            let mut so_far = Vec::new();
+            for r in &raws {
+                so_far.push(r.clone());
+                ahead.reported(&so_far);
+            }
+            // The other thread is idle: it takes both batches.
+            let start = Instant::now();
+            while ahead.batches.iter().any(|b| !b.taken.load(Acquire))
+                && start.elapsed() < Duration::from_secs(10)
+            {
+                std::thread::yield_now();
+            }
+            ahead.take(raws.len())
+        });
+        assert_eq!(begun.iter().filter(|b| b.is_some()).count(), 2 * BATCH);
+        for (i, b) in begun.into_iter().enumerate() {
+            let here = begin(&origin, &Given::of(&raws[i]));
+            match b {
+                Some(b) => assert_eq!(
+                    format!("{:?}", (b.child, b.finding)),
+                    format!("{:?}", (here.child, here.finding)),
+                    "finding {i}"
+                ),
+                None => assert!(i >= 2 * BATCH, "finding {i} was left"),
+            }
+        }
+    }
+}
