@@ -324,7 +324,7 @@ fn table_violations(
     let mut units = t.len() as u64;
     for (id, child) in t.iter_keyed() {
         let key = doc.key_name(id);
-        let Some(expect) = spec.expect(id) else {
+        let Some((expect, numbers)) = spec.expect(id) else {
             let hint = suggest(key, known())?;
             out.push(record(
                 doc,
@@ -365,6 +365,11 @@ fn table_violations(
                     (!ok).then(|| ("address", what.to_string(), None))
                 }
             },
+            // An allowed value known by its number is read no further.
+            Expect::OneOf(allowed) if doc.number(child).is_some_and(|n| numbers.contains(&n)) => {
+                units += 1 + allowed.len() as u64 / 64;
+                None
+            }
             Expect::OneOf(allowed) => match doc.str_of(child) {
                 None => Some(("type", "string".to_string(), None)),
                 Some(s) => {
@@ -391,12 +396,14 @@ struct Spec {
     keys: Vec<(String, Expect)>,
     /// Looked up once per estate key, among a table's few spec keys: a plain scan.
     by_id: Vec<(KeyId, usize)>,
+    /// Per key, the numbers its allowed strings have in the document ([`Doc::number`]).
+    numbers: Vec<Vec<u32>>,
 }
 
 impl Spec {
-    fn expect(&self, id: KeyId) -> Option<&Expect> {
+    fn expect(&self, id: KeyId) -> Option<(&Expect, &[u32])> {
         let &(_, i) = self.by_id.iter().find(|(k, _)| *k == id)?;
-        Some(&self.keys[i].1)
+        Some((&self.keys[i].1, &self.numbers[i]))
     }
 }
 
@@ -413,19 +420,31 @@ pub struct Violations {
 pub fn violations(items: &Query, spec: &Map) -> Result<Violations, Box<EvalAltResult>> {
     let keys = parse_spec(spec)?;
     // A key no table of the document has cannot be met; an empty query has no document.
-    let by_id = with_doc(items.generation, |doc| {
-        Ok(keys
+    let (by_id, numbers) = with_doc(items.generation, |doc| {
+        let by_id = keys
             .iter()
             .enumerate()
             .filter_map(|(i, (k, _))| Some((doc.key_id(k)?, i)))
-            .collect())
+            .collect();
+        let numbers = keys
+            .iter()
+            .map(|(_, e)| match e {
+                Expect::OneOf(allowed) => allowed.iter().filter_map(|a| doc.number_of(a)).collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        Ok((by_id, numbers))
     })
-    .unwrap_or_default();
+    .unwrap_or_else(|_| (Vec::new(), vec![Vec::new(); keys.len()]));
     let tables = items.ids()?;
     Ok(Violations {
         generation: items.generation,
         tables: tables.into(),
-        spec: Arc::new(Spec { keys, by_id }),
+        spec: Arc::new(Spec {
+            keys,
+            by_id,
+            numbers,
+        }),
     })
 }
 
