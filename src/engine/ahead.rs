@@ -97,7 +97,8 @@ fn locate(doc: &Doc, node: NodeId, key: &str) -> Located {
 struct Batch {
     /// The first finding's place among the call's findings, and what each was given.
     first: usize,
-    items: Vec<Given>,
+    /// Emptied by the job that begins them.
+    items: Mutex<Vec<Given>>,
     /// Set by whichever of a job and the call comes first; the other leaves the batch.
     taken: AtomicBool,
     /// The job's result (`None` if it panicked), and the sign that it is there.
@@ -130,7 +131,7 @@ impl Ahead {
         }
         let batch = Arc::new(Batch {
             first: n - BATCH,
-            items: findings[n - BATCH..].iter().map(Given::of).collect(),
+            items: Mutex::new(findings[n - BATCH..].iter().map(Given::of).collect()),
             taken: AtomicBool::new(false),
             out: Mutex::new(None),
             ready: OnceLock::new(),
@@ -141,9 +142,9 @@ impl Ahead {
             if batch.taken.swap(true, AcqRel) {
                 return;
             }
+            let items = std::mem::take(&mut *batch.items.lock().unwrap_or_else(|e| e.into_inner()));
             let out = catch_unwind(AssertUnwindSafe(|| {
-                batch
-                    .items
+                items
                     .iter()
                     .map(|raw| begin(&origin, raw))
                     .collect::<Vec<_>>()
@@ -153,31 +154,28 @@ impl Ahead {
         });
     }
 
-    /// What other threads began, by finding, for a call that reported `n`; a batch
-    /// not yet taken is left to the caller, one being begun is waited for.
-    pub(crate) fn take(self, n: usize) -> Vec<Option<Begun>> {
-        let mut out: Vec<Option<Begun>> = Vec::new();
+    /// For a call that reported `n` findings, per run of [`BATCH`] of them, the
+    /// findings other threads began, if they did; a batch not yet taken is left to
+    /// the caller, one being begun is waited for.
+    pub(crate) fn take(self, n: usize) -> Vec<Option<Vec<Begun>>> {
+        let mut begun: Vec<Option<Vec<Begun>>> = Vec::with_capacity(n.div_ceil(BATCH));
         for b in &self.batches {
-            if !b.taken.swap(true, AcqRel) {
-                continue;
+            let mut found = None;
+            if b.taken.swap(true, AcqRel) {
+                b.ready.wait();
+                found = b.out.lock().unwrap_or_else(|e| e.into_inner()).take();
             }
-            b.ready.wait();
-            let found = b.out.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(found) = found.filter(|_| b.first + BATCH <= n) {
-                if out.is_empty() {
-                    out.resize_with(n, || None);
-                }
-                for (i, l) in found.into_iter().enumerate() {
-                    out[b.first + i] = Some(l);
-                }
-            }
+            // Batches start at multiples of `BATCH`, in order.
+            begun.resize_with(b.first / BATCH, || None);
+            begun.push(found.filter(|f| b.first + f.len() <= n));
         }
-        if out.is_empty() {
-            out.resize_with(n, || None);
-        }
-        out
+        begun.resize_with(n.div_ceil(BATCH), || None);
+        begun
     }
 }
+
+/// Findings are taken in runs of this many: one run, one batch ([`Ahead::take`]).
+pub(crate) const RUN: usize = BATCH;
 
 impl Drop for Ahead {
     /// Jobs that have not started find their batch taken and do nothing.
@@ -240,19 +238,24 @@ mod tests {
             {
                 std::thread::yield_now();
             }
-            ahead.take(raws.len())
+            ahead.take(so_far.len())
         });
-        assert_eq!(begun.iter().filter(|b| b.is_some()).count(), 2 * BATCH);
-        for (i, b) in begun.into_iter().enumerate() {
-            let here = begin(&origin, &Given::of(&raws[i]));
-            match b {
-                Some(b) => assert_eq!(
-                    format!("{:?}", (b.child, b.finding)),
-                    format!("{:?}", (here.child, here.finding)),
-                    "finding {i}"
-                ),
-                None => assert!(i >= 2 * BATCH, "finding {i} was left"),
+        let begun_runs: Vec<bool> = begun.iter().map(Option::is_some).collect();
+        assert_eq!(begun_runs, [true, true, false]);
+        let mut i = 0;
+        for (run, b) in raws.chunks(RUN).zip(begun) {
+            for j in 0..run.len() {
+                if let Some(b) = &b {
+                    let here = begin(&origin, &Given::of(&raws[i]));
+                    assert_eq!(
+                        format!("{:?}", (b[j].child, &b[j].finding)),
+                        format!("{:?}", (here.child, here.finding)),
+                        "finding {i}"
+                    );
+                }
+                i += 1;
             }
         }
+        assert_eq!(i, 600);
     }
 }

@@ -83,14 +83,14 @@ impl CallScope {
         CallScope(())
     }
 
-    /// What the call reported, the findings other threads began (by finding, when
-    /// they did), and the tables it said it applies to.
-    pub fn finish(self) -> (Vec<RawFinding>, Vec<Option<Begun>>, Vec<NodeId>) {
+    /// What the call reported, the findings other threads began of it (per run of
+    /// [`super::ahead::RUN`], when they did), and the tables it said it applies to.
+    pub(crate) fn finish(self) -> (Vec<RawFinding>, Vec<Option<Vec<Begun>>>, Vec<NodeId>) {
         CONTEXT
             .with_borrow_mut(|c| c.take())
             .map(|c| {
-                let located = c.ahead.take(c.findings.len());
-                (c.findings, located, c.applied)
+                let begun = c.ahead.take(c.findings.len());
+                (c.findings, begun, c.applied)
             })
             .unwrap_or_default()
     }

@@ -1,7 +1,7 @@
 //! Parallel evaluation: every (estate, rule) pair on rayon, errors turned into
 //! located failures, raw findings resolved into spans, paths and readiness subjects.
 
-use super::ahead::{begin, Begun, Given, Origin};
+use super::ahead::{begin, Begun, Given, Origin, RUN};
 use super::budget::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
 use super::context::{CallScope, Node, RawFinding};
 use super::readiness::Subjects;
@@ -141,26 +141,34 @@ pub fn run_one(
     // Resolving spans and paths costs thousands of instructions a finding; a rule
     // with many shares it out to the pool. The call is over and its thread-local
     // context gone, so this thread may run other calls while it waits.
-    let one = |subjects: &mut Option<Subjects>, (r, b): (RawFinding, Option<Begun>)| {
+    let one = |subjects: &mut Option<Subjects>, r: &RawFinding, b: Option<Begun>| {
         let node = r.node;
         let site = sites.get(&r.call_site).cloned().flatten();
-        let b = b.unwrap_or_else(|| begin(&origin, &Given::of(&r)));
+        let b = b.unwrap_or_else(|| begin(&origin, &Given::of(r)));
         let mut f = resolve(&estate.doc, r, b, site);
         f.subject = subjects.as_mut().and_then(|s| s.of(node));
         f
+    };
+    // A run of findings, with those another thread began of it.
+    let run = |subjects: &mut Option<Subjects>, (raws, b): (&[RawFinding], Option<Vec<Begun>>)| {
+        let mut b = b.map(Vec::into_iter);
+        raws.iter()
+            .map(|r| one(subjects, r, b.as_mut().and_then(Iterator::next)))
+            .collect::<Vec<Finding>>()
     };
     let new_subjects = || readiness.map(|r| Subjects::new(&estate.doc, r));
     // One map of subjects serves the findings (when resolved here) and `applies`.
     let mut subjects = new_subjects();
     let findings = if raw.len() >= RESOLVE_APART {
-        raw.into_par_iter()
+        raw.par_chunks(RUN)
             .zip(begun)
-            .map_init(new_subjects, one)
+            .map_init(new_subjects, run)
+            .flatten()
             .collect()
     } else {
-        raw.into_iter()
+        raw.chunks(RUN)
             .zip(begun)
-            .map(|r| one(&mut subjects, r))
+            .flat_map(|r| run(&mut subjects, r))
             .collect()
     };
     applied.sort_unstable();
@@ -203,7 +211,7 @@ type CallSite = Option<(Arc<crate::estate::Source>, std::ops::Range<usize>)>;
 
 /// Finishes a finding begun from what `fail` was given with what the rule may have
 /// added since: labels, fixes, `on_key`, and the call's place in the rule file.
-fn resolve(doc: &Doc, raw: RawFinding, begun: Begun, site: CallSite) -> Finding {
+fn resolve(doc: &Doc, raw: &RawFinding, begun: Begun, site: CallSite) -> Finding {
     let Begun { child, mut finding } = begun;
     if let (true, Some(c)) = (raw.on_key, child) {
         finding.span = doc.key_span(c);
@@ -216,7 +224,7 @@ fn resolve(doc: &Doc, raw: RawFinding, begun: Begun, site: CallSite) -> Finding 
             text: text.clone(),
         })
         .collect();
-    finding.help = raw.help;
+    finding.help = raw.help.clone();
     finding.call_site = site;
     finding.fix = super::fix::place(doc, raw.node, &raw.key, &raw.fixes);
     finding

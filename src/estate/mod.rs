@@ -1,4 +1,5 @@
-//! Estates: reading files, parsing TOML with spans, and the node arena rules read.
+//! Estates: reading files, parsing TOML with spans, and the node arena rules read
+//! (`values` numbers the strings that repeat, so passes compare numbers).
 
 pub mod doc;
 pub mod load;

@@ -8,8 +8,9 @@ use hashbrown::HashTable;
 
 /// Distinct values numbered under one key in one parsed piece.
 const PER_KEY: u16 = 1024;
-/// Numbers in one document at most.
-const MAX: usize = 1 << 16;
+/// Numbers in one document at most: the keys worth numbering have few values, and
+/// a key whose values all differ fills this with names that gain nothing.
+const MAX: usize = 1 << 13;
 
 /// The numbered texts of a piece or a document. Number 0 means "none".
 #[derive(Debug, Default)]
