@@ -6,18 +6,18 @@
 //! may have changed since (labels, fixes, `on_key`) and resolves the rest itself.
 //! Without an idle thread nothing changes: a batch no thread has taken is the call's.
 
-use super::context::RawFinding;
 use crate::estate::{Doc, NodeId};
 use crate::report::{Finding, Severity};
 use rhai::ImmutableString;
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering::AcqRel};
+use std::sync::atomic::{AtomicBool, Ordering::AcqRel, Ordering::Release};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Findings a job begins at once: long enough to be worth a job, short enough that
-/// a loop's findings are handed out while it runs.
-const BATCH: usize = 256;
+/// a loop's findings are handed out while it runs. A call's findings are finished in
+/// runs of as many, one run for one batch ([`Ahead::take`]).
+pub(crate) const BATCH: usize = 256;
 
 /// What a rule call's findings share: the estate, its place among the checked files,
 /// the rule, and the rule's severity for findings that give none.
@@ -39,12 +39,17 @@ pub(crate) struct Given {
 }
 
 impl Given {
-    pub(crate) fn of(raw: &RawFinding) -> Self {
+    pub(crate) fn new(
+        node: NodeId,
+        key: ImmutableString,
+        message: ImmutableString,
+        severity: Option<Severity>,
+    ) -> Self {
         Given {
-            node: raw.node,
-            key: raw.key.clone(),
-            message: raw.message.clone(),
-            severity: raw.severity,
+            node,
+            key,
+            message,
+            severity,
         }
     }
 }
@@ -123,15 +128,16 @@ impl Ahead {
         }
     }
 
-    /// Called after each finding: every [`BATCH`] findings, the last batch goes to the pool.
-    pub(crate) fn reported(&mut self, findings: &[RawFinding]) {
-        let n = findings.len();
+    /// Called after each finding, with the call's `n` findings so far: every [`BATCH`]
+    /// findings, the last batch (`last` gives what each of the last so many was given)
+    /// goes to the pool.
+    pub(crate) fn reported(&mut self, n: usize, last: impl FnOnce(usize) -> Vec<Given>) {
         if !self.on || !n.is_multiple_of(BATCH) {
             return;
         }
         let batch = Arc::new(Batch {
             first: n - BATCH,
-            items: Mutex::new(findings[n - BATCH..].iter().map(Given::of).collect()),
+            items: Mutex::new(last(BATCH)),
             taken: AtomicBool::new(false),
             out: Mutex::new(None),
             ready: OnceLock::new(),
@@ -174,14 +180,11 @@ impl Ahead {
     }
 }
 
-/// Findings are taken in runs of this many: one run, one batch ([`Ahead::take`]).
-pub(crate) const RUN: usize = BATCH;
-
 impl Drop for Ahead {
     /// Jobs that have not started find their batch taken and do nothing.
     fn drop(&mut self) {
         for b in &self.batches {
-            b.taken.store(true, std::sync::atomic::Ordering::Release);
+            b.taken.store(true, Release);
         }
     }
 }
@@ -207,29 +210,22 @@ mod tests {
             rule: Arc::from("t/r"),
             severity: Severity::Warning,
         };
-        let raws: Vec<RawFinding> = (0..600)
-            .map(|i| RawFinding {
-                severity: (i % 2 == 0).then_some(Severity::Error),
-                node: tables[i],
-                key: ["os", "", "missing"][i % 3].into(),
-                message: format!("m{i}").into(),
-                help: None,
-                call_site: rhai::Position::NONE,
-                labels: Vec::new(),
-                on_key: false,
-                fixes: Vec::new(),
-            })
-            .collect();
+        let given = |i: usize| {
+            Given::new(
+                tables[i],
+                ["os", "", "missing"][i % 3].into(),
+                format!("m{i}").into(),
+                i.is_multiple_of(2).then_some(Severity::Error),
+            )
+        };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()
             .unwrap();
         let begun = pool.install(|| {
             let mut ahead = Ahead::new(origin.clone());
-            let mut so_far = Vec::new();
-            for r in &raws {
-                so_far.push(r.clone());
-                ahead.reported(&so_far);
+            for n in 1..=600 {
+                ahead.reported(n, |k| (n - k..n).map(given).collect());
             }
             // The other thread is idle: it takes both batches.
             let start = Instant::now();
@@ -238,15 +234,15 @@ mod tests {
             {
                 std::thread::yield_now();
             }
-            ahead.take(so_far.len())
+            ahead.take(600)
         });
         let begun_runs: Vec<bool> = begun.iter().map(Option::is_some).collect();
         assert_eq!(begun_runs, [true, true, false]);
         let mut i = 0;
-        for (run, b) in raws.chunks(RUN).zip(begun) {
-            for j in 0..run.len() {
+        for b in begun {
+            for j in 0..BATCH.min(600 - i) {
                 if let Some(b) = &b {
-                    let here = begin(&origin, &Given::of(&raws[i]));
+                    let here = begin(&origin, &given(i));
                     assert_eq!(
                         format!("{:?}", (b[j].child, &b[j].finding)),
                         format!("{:?}", (here.child, here.finding)),

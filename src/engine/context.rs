@@ -6,7 +6,7 @@
 //! `Node` carries the generation of its document, so a handle can only read the
 //! document of the call it was made in.
 
-use super::ahead::{Ahead, Begun, Origin};
+use super::ahead::{Ahead, Begun, Given, Origin};
 use crate::estate::{doc::Value as V, Doc, NodeId, ROOT};
 use crate::report::Severity;
 use rhai::{Dynamic, EvalAltResult, ImmutableString, Position};
@@ -31,6 +31,18 @@ pub struct RawFinding {
     pub on_key: bool,
     /// Edits the rule is certain of, in the order it attached them.
     pub fixes: Vec<RawFix>,
+}
+
+impl RawFinding {
+    /// What `fail` was given, which never changes: enough to begin the finding.
+    pub(crate) fn given(&self) -> Given {
+        Given::new(
+            self.node,
+            self.key.clone(),
+            self.message.clone(),
+            self.severity,
+        )
+    }
 }
 
 /// An edit a rule attached to a finding, its text already valid TOML; the engine
@@ -84,7 +96,7 @@ impl CallScope {
     }
 
     /// What the call reported, the findings other threads began of it (per run of
-    /// [`super::ahead::RUN`], when they did), and the tables it said it applies to.
+    /// [`super::ahead::BATCH`], when they did), and the tables it said it applies to.
     pub(crate) fn finish(self) -> (Vec<RawFinding>, Vec<Option<Vec<Begun>>>, Vec<NodeId>) {
         CONTEXT
             .with_borrow_mut(|c| c.take())
@@ -190,7 +202,10 @@ pub(crate) fn push_finding(node: Node, finding: RawFinding) -> RhaiResult<usize>
     CONTEXT.with_borrow_mut(|c| match c {
         Some(c) if c.doc.generation == node.generation => {
             c.findings.push(finding);
-            c.ahead.reported(&c.findings);
+            let n = c.findings.len();
+            c.ahead.reported(n, |k| {
+                c.findings[n - k..].iter().map(RawFinding::given).collect()
+            });
             Ok(c.findings.len() - 1)
         }
         _ => err("this node belongs to another estate or rule call"),

@@ -1,7 +1,7 @@
 //! Parallel evaluation: every (estate, rule) pair on rayon, errors turned into
 //! located failures, raw findings resolved into spans, paths and readiness subjects.
 
-use super::ahead::{begin, Begun, Given, Origin, RUN};
+use super::ahead::{begin, Begun, Origin, BATCH};
 use super::budget::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
 use super::context::{CallScope, Node, RawFinding};
 use super::readiness::Subjects;
@@ -144,7 +144,7 @@ pub fn run_one(
     let one = |subjects: &mut Option<Subjects>, r: &RawFinding, b: Option<Begun>| {
         let node = r.node;
         let site = sites.get(&r.call_site).cloned().flatten();
-        let b = b.unwrap_or_else(|| begin(&origin, &Given::of(r)));
+        let b = b.unwrap_or_else(|| begin(&origin, &r.given()));
         let mut f = resolve(&estate.doc, r, b, site);
         f.subject = subjects.as_mut().and_then(|s| s.of(node));
         f
@@ -160,13 +160,13 @@ pub fn run_one(
     // One map of subjects serves the findings (when resolved here) and `applies`.
     let mut subjects = new_subjects();
     let findings = if raw.len() >= RESOLVE_APART {
-        raw.par_chunks(RUN)
+        raw.par_chunks(BATCH)
             .zip(begun)
             .map_init(new_subjects, run)
             .flatten()
             .collect()
     } else {
-        raw.chunks(RUN)
+        raw.chunks(BATCH)
             .zip(begun)
             .flat_map(|r| run(&mut subjects, r))
             .collect()
@@ -359,25 +359,28 @@ mod tests {
     use crate::engine::rule::{compile, RuleText};
     use crate::estate::{parse, Source};
 
+    /// A rule `id` whose `check` runs `body`, compiled for `engine`.
+    fn rule_of(engine: &Engine, id: &str, body: &str) -> Rule {
+        let text = format!("//! severity: error\n//! title: t\nfn check(estate) {{ {body} }}\n");
+        let file = format!("{}.rhai", id.rsplit('/').next().unwrap_or(id));
+        compile(
+            engine,
+            RuleText {
+                id: id.into(),
+                source: Arc::new(Source::new(file, text)),
+                builtin: false,
+                pack: None,
+            },
+        )
+        .unwrap()
+    }
+
     #[test]
     fn a_panic_inside_a_native_helper_is_that_rule_s_failure() {
         let limits = Limits::default();
         let mut engine = crate::engine::sandbox::build(&limits, false);
         engine.register_fn("explode", || -> i64 { panic!("helper bug") });
-        let rule = |name: &str, body: &str| {
-            let text =
-                format!("//! severity: error\n//! title: t\nfn check(estate) {{ {body} }}\n");
-            compile(
-                &engine,
-                RuleText {
-                    id: format!("t/{name}"),
-                    source: Arc::new(Source::new(format!("{name}.rhai"), text)),
-                    builtin: false,
-                    pack: None,
-                },
-            )
-            .unwrap()
-        };
+        let rule = |name: &str, body: &str| rule_of(&engine, &format!("t/{name}"), body);
         let doc = parse(Arc::new(Source::new(
             "e.toml",
             "[[s]]\nname = \"a\"\n".into(),
@@ -409,20 +412,7 @@ mod tests {
 
     #[test]
     fn for_loops_read_entries_one_at_a_time_and_still_stop_at_a_limit() {
-        let rule = |engine: &Engine, body: &str| {
-            let text =
-                format!("//! severity: error\n//! title: t\nfn check(estate) {{ {body} }}\n");
-            compile(
-                engine,
-                RuleText {
-                    id: "t/loop".into(),
-                    source: Arc::new(Source::new("loop.rhai".to_string(), text)),
-                    builtin: false,
-                    pack: None,
-                },
-            )
-            .unwrap()
-        };
+        let rule = |engine: &Engine, body: &str| rule_of(engine, "t/loop", body);
         let mut text = "arr = [1, 2, 3]\n[t]\nx = 1\ny = 2\n".to_string();
         for name in ["a", "b", "c"] {
             text.push_str(&format!("[[s]]\nname = \"{name}\"\n"));
@@ -491,17 +481,7 @@ mod tests {
             estate.c.select_words(\"n\", \"v1029\").len(), \
             estate.d.select_words(\"s\", [\"v5\", \"w\"]).len()]; \
             fail(estate, \"\", out.to_string());";
-        let text = format!("//! severity: error\n//! title: t\nfn check(estate) {{ {body} }}\n");
-        let rule = compile(
-            &engine,
-            RuleText {
-                id: "t/numbers".into(),
-                source: Arc::new(Source::new("numbers.rhai".to_string(), text)),
-                builtin: false,
-                pack: None,
-            },
-        )
-        .unwrap();
+        let rule = rule_of(&engine, "t/numbers", body);
         let estate = Estate {
             index: 0,
             doc: Arc::new(doc),
@@ -528,19 +508,9 @@ mod tests {
             for i in range(1, fs.len(), 3) { fs[i].on_key(); } \
             for i in range(2, fs.len(), 5) { fs[i].fix_value(\"y\"); } \
             warn(estate.c[0], \"missing\", \"no such key\");";
-        let text = format!("//! severity: error\n//! title: t\nfn check(estate) {{ {body} }}\n");
         let limits = Limits::default();
         let engine = crate::engine::sandbox::build(&limits, false);
-        let rule = compile(
-            &engine,
-            RuleText {
-                id: "t/many".into(),
-                source: Arc::new(Source::new("many.rhai".to_string(), text)),
-                builtin: false,
-                pack: None,
-            },
-        )
-        .unwrap();
+        let rule = rule_of(&engine, "t/many", body);
         let on = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -562,19 +532,12 @@ mod tests {
     fn queries_of_a_missing_array_are_empty_whatever_is_asked_of_them() {
         let limits = Limits::default();
         let engine = crate::engine::sandbox::build(&limits, false);
-        let text = "//! severity: error\n//! title: t\nfn check(estate) { \
-            let d = estate.missing.items().duplicates(\"name\"); \
-            fail(estate, \"\", `${d.is_empty()} ${d.len()} ${d.first()}`); }\n";
-        let rule = compile(
+        let rule = rule_of(
             &engine,
-            RuleText {
-                id: "t/missing".into(),
-                source: Arc::new(Source::new("missing.rhai".to_string(), text.into())),
-                builtin: false,
-                pack: None,
-            },
-        )
-        .unwrap();
+            "t/missing",
+            "let d = estate.missing.items().duplicates(\"name\"); \
+             fail(estate, \"\", `${d.is_empty()} ${d.len()} ${d.first()}`);",
+        );
         let estate = Estate {
             index: 0,
             doc: Arc::new(parse(Arc::new(Source::new("e.toml", "x = 1\n".into()))).unwrap()),
