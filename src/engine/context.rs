@@ -165,7 +165,7 @@ fn shared_str(s: &str) -> ImmutableString {
     if s.len() > 64 {
         return s.into();
     }
-    let slot = super::strmap::hash(s) as usize & (STRING_SLOTS - 1);
+    let slot = crate::estate::values::hash(s) as usize & (STRING_SLOTS - 1);
     STRINGS.with_borrow_mut(|cache| {
         if cache.is_empty() {
             cache.resize(STRING_SLOTS, None);

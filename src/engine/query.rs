@@ -558,8 +558,9 @@ impl Query {
         self
     }
 
-    /// The numbers of the filters' keys in `doc`, found once for a pass over entries.
-    fn keys(&self, doc: &Doc) -> Vec<Prep> {
+    /// The filters as `doc` numbers them (their keys, and string values), found once
+    /// for a pass over entries.
+    fn prep(&self, doc: &Doc) -> Vec<Prep> {
         self.filters
             .iter()
             .map(|f| Prep {
@@ -572,7 +573,7 @@ impl Query {
             .collect()
     }
 
-    /// Whether entry `id` passes every filter; `keys` are [`Query::keys`] for `doc`,
+    /// Whether entry `id` passes every filter; `keys` are [`Query::prep`] for `doc`,
     /// and `memo` what the pass remembers from the entries before.
     fn matches<'d>(
         &self,
@@ -620,7 +621,7 @@ impl Query {
         }
         with_doc(self.generation, |doc| {
             let base = self.base_ids(doc);
-            let keys = self.keys(doc);
+            let keys = self.prep(doc);
             let mut i = 0;
             let mut memo = Memo::default();
             while let Some(id) = base.get(i) {
@@ -651,7 +652,7 @@ impl Query {
         if len < SPLIT_MIN {
             return None;
         }
-        let keys = self.keys(&doc);
+        let keys = self.prep(&doc);
         // Chunks taken in turn by whichever thread is free: a thread the system
         // pauses, or one sharing its core with another rule, holds up no fixed half.
         let chunks = len.div_ceil(SPLIT_CHUNK);
@@ -860,7 +861,7 @@ impl IntoIterator for Query {
             Some(Ok(ids)) => (Query::listed(self.generation, ids), true),
             None => (self, false),
         };
-        let keys = doc.as_deref().map_or_else(Vec::new, |d| query.keys(d));
+        let keys = doc.as_deref().map_or_else(Vec::new, |d| query.prep(d));
         Entries {
             doc,
             query,
@@ -909,7 +910,7 @@ pub struct Entries {
     /// `None` once done, or when the query belongs to another call's estate.
     doc: Option<Arc<Doc>>,
     query: Query,
-    /// The filters' keys in `doc`.
+    /// The filters as `doc` numbers them ([`Query::prep`]).
     keys: Vec<Prep>,
     /// The entries were tested and charged for already, all at once.
     tested: bool,

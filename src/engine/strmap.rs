@@ -2,6 +2,7 @@
 //! stores no strings: entries are found by hash and confirmed against the arena.
 //! Indexing a million clients by name then costs no allocation per client.
 
+use crate::estate::values::hash;
 use crate::estate::{Doc, KeyId, NodeId};
 use hashbrown::HashTable;
 
@@ -19,8 +20,6 @@ pub struct StrMap {
     firsts: Option<Vec<NodeId>>,
     hash: fn(&str) -> u64,
 }
-
-pub(crate) use crate::estate::values::hash;
 
 impl StrMap {
     /// A map from a value to its first entry, with room for `capacity` values, so a
