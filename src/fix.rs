@@ -252,7 +252,7 @@ pub fn run(settings: &Settings, failures: Vec<Failure>, dry: bool) -> Outcome {
             });
             let fixes: Vec<&Fix> = found
                 .iter()
-                .filter_map(|f| f.fix.as_ref())
+                .filter_map(|f| f.fix.as_deref())
                 .filter(|fix| fits(source.text(), fix))
                 .collect();
             let chosen = disjoint(&fixes);

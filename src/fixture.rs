@@ -101,7 +101,7 @@ pub fn judge(source: &Arc<Source>, mut findings: Vec<Finding>) -> Outcome {
     let mut unexpected = Vec::new();
     let mut found: BTreeMap<(usize, String), usize> = BTreeMap::new();
     for f in findings {
-        let key = (source.line_col(f.span.start).line, f.rule.clone());
+        let key = (source.line_col(f.span.start).line, f.rule.to_string());
         let seen = found.entry(key.clone()).or_default();
         *seen += 1;
         if want.get(&key).is_none_or(|w| *seen > w.len()) {

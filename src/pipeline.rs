@@ -397,6 +397,15 @@ fn read_and_parse(settings: &Settings, inputs: &[Input]) -> (Vec<Estate>, Vec<Fa
     })
 }
 
+/// Names each finding's file as fingerprints and baselines do (`keys`, by file index);
+/// a file's findings share one name.
+fn name_files(findings: &mut [Finding], keys: &[String]) {
+    let shared: Vec<std::sync::Arc<str>> = keys.iter().map(|k| k.as_str().into()).collect();
+    for f in findings {
+        f.file = shared[f.file_index].clone();
+    }
+}
+
 /// [`check_prepared`] with the estates read already.
 fn check_loaded(
     settings: &Settings,
@@ -439,9 +448,7 @@ fn check_loaded(
         findings.extend(mine);
         findings.extend(own);
     }
-    for f in &mut findings {
-        f.file.clone_from(&keys[f.file_index]);
-    }
+    name_files(&mut findings, &keys);
     // Levels apply to the `preflight/` rules too; a waiver never hides a level.
     gate::apply_levels(&mut findings, &settings.levels);
     let mut report = Report {
@@ -551,9 +558,7 @@ pub fn diff(settings: &Settings, pairs: Vec<(Input, Input)>, failures: Vec<Failu
             head.index,
         ));
     }
-    for f in &mut added {
-        f.file.clone_from(&keys[f.file_index]);
-    }
+    name_files(&mut added, &keys);
     gate::apply_levels(&mut added, &settings.levels);
     head_findings.extend(added);
     report.findings = head_findings;

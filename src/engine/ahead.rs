@@ -29,28 +29,60 @@ pub(crate) struct Origin {
     pub severity: Severity,
 }
 
-/// What `fail` was given: the parts of a finding that never change once reported
-/// (the strings are shared, not copied).
-pub(crate) struct Given {
-    node: NodeId,
-    key: ImmutableString,
-    message: ImmutableString,
-    severity: Option<Severity>,
+/// What `fail` was given for a batch of findings: the parts that never change once
+/// reported. A call's findings mostly share their key and message (a loop's literal
+/// strings, one `fail` on a query), so each string is kept once per run of findings
+/// that share it: handing a batch over clones a few strings, not two a finding, and
+/// the thread that begins it does not contend for their counts with the rule's.
+pub(crate) struct Givens {
+    texts: Vec<ImmutableString>,
+    /// Node, key and message (indices into `texts`), severity.
+    items: Vec<(NodeId, u32, u32, Option<Severity>)>,
 }
 
-impl Given {
-    pub(crate) fn new(
-        node: NodeId,
-        key: ImmutableString,
-        message: ImmutableString,
-        severity: Option<Severity>,
-    ) -> Self {
-        Given {
-            node,
-            key,
-            message,
-            severity,
+impl Givens {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Givens {
+            texts: Vec::new(),
+            items: Vec::with_capacity(n),
         }
+    }
+
+    pub(crate) fn push(
+        &mut self,
+        node: NodeId,
+        key: &ImmutableString,
+        message: &ImmutableString,
+        severity: Option<Severity>,
+    ) {
+        let (k, m) = match self.items.last() {
+            Some(&(_, k, m, _)) => (self.text(k, key), self.text(m, message)),
+            None => (self.add(key), self.add(message)),
+        };
+        self.items.push((node, k, m, severity));
+    }
+
+    /// `s`'s index: `last`, the index the previous finding used in its place, when it
+    /// is the same string.
+    fn text(&mut self, last: u32, s: &ImmutableString) -> u32 {
+        if self.texts[last as usize].ptr_eq(s) {
+            last
+        } else {
+            self.add(s)
+        }
+    }
+
+    fn add(&mut self, s: &ImmutableString) -> u32 {
+        self.texts.push(s.clone());
+        self.texts.len() as u32 - 1
+    }
+
+    fn begin_all(&self, origin: &Origin) -> Vec<Begun> {
+        let t = |i: u32| self.texts[i as usize].as_str();
+        self.items
+            .iter()
+            .map(|&(node, k, m, severity)| begin(origin, node, t(k), t(m), severity))
+            .collect()
     }
 }
 
@@ -60,13 +92,19 @@ pub struct Begun {
     pub finding: Finding,
 }
 
-/// Begins a finding of a call from `origin`.
-pub(crate) fn begin(origin: &Origin, raw: &Given) -> Begun {
-    let Located { child, span, path } = locate(&origin.doc, raw.node, &raw.key);
+/// Begins a finding of a call from `origin`, reported on table `node` about `key`.
+pub(crate) fn begin(
+    origin: &Origin,
+    node: NodeId,
+    key: &str,
+    message: &str,
+    severity: Option<Severity>,
+) -> Begun {
+    let Located { child, span, path } = locate(&origin.doc, node, key);
     let finding = Finding::new(
-        &*origin.rule,
-        raw.severity.unwrap_or(origin.severity),
-        raw.message.as_str(),
+        origin.rule.clone(),
+        severity.unwrap_or(origin.severity),
+        message,
         &origin.doc.source,
         origin.index,
         (path, span),
@@ -103,7 +141,7 @@ struct Batch {
     /// The first finding's place among the call's findings, and what each was given.
     first: usize,
     /// Emptied by the job that begins them.
-    items: Mutex<Vec<Given>>,
+    items: Mutex<Givens>,
     /// Set by whichever of a job and the call comes first; the other leaves the batch.
     taken: AtomicBool,
     /// The job's result (`None` if it panicked), and the sign that it is there.
@@ -131,7 +169,7 @@ impl Ahead {
     /// Called after each finding, with the call's `n` findings so far: every [`BATCH`]
     /// findings, the last batch (`last` gives what each of the last so many was given)
     /// goes to the pool.
-    pub(crate) fn reported(&mut self, n: usize, last: impl FnOnce(usize) -> Vec<Given>) {
+    pub(crate) fn reported(&mut self, n: usize, last: impl FnOnce(usize) -> Givens) {
         if !self.on || !n.is_multiple_of(BATCH) {
             return;
         }
@@ -148,35 +186,44 @@ impl Ahead {
             if batch.taken.swap(true, AcqRel) {
                 return;
             }
-            let items = std::mem::take(&mut *batch.items.lock().unwrap_or_else(|e| e.into_inner()));
-            let out = catch_unwind(AssertUnwindSafe(|| {
-                items
-                    .iter()
-                    .map(|raw| begin(&origin, raw))
-                    .collect::<Vec<_>>()
-            }));
+            let items = std::mem::replace(
+                &mut *batch.items.lock().unwrap_or_else(|e| e.into_inner()),
+                Givens::with_capacity(0),
+            );
+            let out = catch_unwind(AssertUnwindSafe(|| items.begin_all(&origin)));
             *batch.out.lock().unwrap_or_else(|e| e.into_inner()) = out.ok();
             let _ = batch.ready.set(());
         });
     }
 
-    /// For a call that reported `n` findings, per run of [`BATCH`] of them, the
-    /// findings other threads began, if they did; a batch not yet taken is left to
-    /// the caller, one being begun is waited for.
-    pub(crate) fn take(self, n: usize) -> Vec<Option<Vec<Begun>>> {
-        let mut begun: Vec<Option<Vec<Begun>>> = Vec::with_capacity(n.div_ceil(BATCH));
+    /// For a call that reported `n` findings, per run of [`BATCH`] of them, whether
+    /// another thread is beginning it. Every batch no thread has started is claimed
+    /// first, so no job starts one after this; one being begun is waited for only
+    /// when its run is resolved, so the call's thread resolves the runs it claimed
+    /// meanwhile instead of waiting on a job (and on the next one it starts).
+    pub(crate) fn take(self, n: usize) -> Vec<Run> {
+        let mut runs: Vec<Run> = (0..n.div_ceil(BATCH)).map(|_| Run(None)).collect();
         for b in &self.batches {
-            let mut found = None;
-            if b.taken.swap(true, AcqRel) {
-                b.ready.wait();
-                found = b.out.lock().unwrap_or_else(|e| e.into_inner()).take();
+            // Batches start at multiples of `BATCH`, each a full run.
+            if b.taken.swap(true, AcqRel) && b.first + BATCH <= n {
+                runs[b.first / BATCH] = Run(Some(b.clone()));
             }
-            // Batches start at multiples of `BATCH`, in order.
-            begun.resize_with(b.first / BATCH, || None);
-            begun.push(found.filter(|f| b.first + f.len() <= n));
         }
-        begun.resize_with(n.div_ceil(BATCH), || None);
-        begun
+        runs
+    }
+}
+
+/// One run of a call's findings: another thread's batch, or the call's own (`None`).
+pub(crate) struct Run(Option<Arc<Batch>>);
+
+impl Run {
+    /// The findings another thread began of this run, once it has; `None` for the
+    /// call's own run, or when the job panicked.
+    pub(crate) fn begun(self) -> Option<Vec<Begun>> {
+        let b = self.0?;
+        b.ready.wait();
+        let out = b.out.lock().unwrap_or_else(|e| e.into_inner()).take();
+        out
     }
 }
 
@@ -210,13 +257,17 @@ mod tests {
             rule: Arc::from("t/r"),
             severity: Severity::Warning,
         };
+        // Keys shared as a loop's literals are; messages shared in runs, or not.
+        let keys: [ImmutableString; 3] = ["os".into(), "".into(), "missing".into()];
+        let shared = ImmutableString::from("shared");
         let given = |i: usize| {
-            Given::new(
-                tables[i],
-                ["os", "", "missing"][i % 3].into(),
-                format!("m{i}").into(),
-                i.is_multiple_of(2).then_some(Severity::Error),
-            )
+            let message = if i % 7 < 4 {
+                shared.clone()
+            } else {
+                format!("m{i}").into()
+            };
+            let severity = i.is_multiple_of(2).then_some(Severity::Error);
+            (tables[i], keys[i % 3].clone(), message, severity)
         };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
@@ -225,7 +276,13 @@ mod tests {
         let begun = pool.install(|| {
             let mut ahead = Ahead::new(origin.clone());
             for n in 1..=600 {
-                ahead.reported(n, |k| (n - k..n).map(given).collect());
+                ahead.reported(n, |k| {
+                    let mut g = Givens::with_capacity(k);
+                    for (node, key, message, severity) in (n - k..n).map(given) {
+                        g.push(node, &key, &message, severity);
+                    }
+                    g
+                });
             }
             // The other thread is idle: it takes both batches.
             let start = Instant::now();
@@ -236,13 +293,15 @@ mod tests {
             }
             ahead.take(600)
         });
+        let begun: Vec<Option<Vec<Begun>>> = begun.into_iter().map(Run::begun).collect();
         let begun_runs: Vec<bool> = begun.iter().map(Option::is_some).collect();
         assert_eq!(begun_runs, [true, true, false]);
         let mut i = 0;
         for b in begun {
             for j in 0..BATCH.min(600 - i) {
                 if let Some(b) = &b {
-                    let here = begin(&origin, &given(i));
+                    let (node, key, message, severity) = given(i);
+                    let here = begin(&origin, node, &key, &message, severity);
                     assert_eq!(
                         format!("{:?}", (b[j].child, &b[j].finding)),
                         format!("{:?}", (here.child, here.finding)),
@@ -253,5 +312,50 @@ mod tests {
             }
         }
         assert_eq!(i, 600);
+    }
+    #[test]
+    fn taking_claims_every_batch_no_thread_has_started() {
+        let text = "[[c]]\nname = \"c\"\n".repeat(600);
+        let doc = Arc::new(parse(Arc::new(Source::new("e.toml", text))).unwrap());
+        let tables = doc.children(doc.get(ROOT, "c").unwrap());
+        let origin = Origin {
+            doc,
+            index: 0,
+            rule: Arc::from("t/r"),
+            severity: Severity::Error,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let release_rx = Mutex::new(release_rx);
+        let (runs, batches) = pool.install(move || {
+            // The other thread is busy until released: no batch can start.
+            rayon::spawn(move || {
+                started_tx.send(()).unwrap();
+                let _ = release_rx.lock().unwrap().recv();
+            });
+            started_rx.recv().unwrap();
+            let mut ahead = Ahead::new(origin.clone());
+            let key = ImmutableString::from("name");
+            for n in 1..=600 {
+                ahead.reported(n, |k| {
+                    let mut g = Givens::with_capacity(k);
+                    for &t in &tables[n - k..n] {
+                        g.push(t, &key, &key, None);
+                    }
+                    g
+                });
+            }
+            let batches = ahead.batches.clone();
+            (ahead.take(600), batches)
+        });
+        assert_eq!(batches.len(), 2);
+        assert!(batches.iter().all(|b| b.taken.load(Acquire)));
+        // Every run is the call's own: nothing to wait for.
+        assert!(runs.into_iter().all(|r| r.begun().is_none()));
+        release_tx.send(()).unwrap();
     }
 }

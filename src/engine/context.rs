@@ -6,7 +6,7 @@
 //! `Node` carries the generation of its document, so a handle can only read the
 //! document of the call it was made in.
 
-use super::ahead::{Ahead, Begun, Given, Origin};
+use super::ahead::{Ahead, Givens, Origin, Run};
 use crate::estate::{doc::Value as V, Doc, NodeId, ROOT};
 use crate::report::Severity;
 use rhai::{Dynamic, EvalAltResult, ImmutableString, Position};
@@ -31,18 +31,6 @@ pub struct RawFinding {
     pub on_key: bool,
     /// Edits the rule is certain of, in the order it attached them.
     pub fixes: Vec<RawFix>,
-}
-
-impl RawFinding {
-    /// What `fail` was given, which never changes: enough to begin the finding.
-    pub(crate) fn given(&self) -> Given {
-        Given::new(
-            self.node,
-            self.key.clone(),
-            self.message.clone(),
-            self.severity,
-        )
-    }
 }
 
 /// An edit a rule attached to a finding, its text already valid TOML; the engine
@@ -95,9 +83,9 @@ impl CallScope {
         CallScope(())
     }
 
-    /// What the call reported, the findings other threads began of it (per run of
-    /// [`super::ahead::BATCH`], when they did), and the tables it said it applies to.
-    pub(crate) fn finish(self) -> (Vec<RawFinding>, Vec<Option<Vec<Begun>>>, Vec<NodeId>) {
+    /// What the call reported, which runs of [`super::ahead::BATCH`] of its findings
+    /// other threads are beginning, and the tables it said it applies to.
+    pub(crate) fn finish(self) -> (Vec<RawFinding>, Vec<Run>, Vec<NodeId>) {
         CONTEXT
             .with_borrow_mut(|c| c.take())
             .map(|c| {
@@ -197,16 +185,27 @@ pub(crate) fn to_dynamic(doc: &Doc, id: NodeId) -> Dynamic {
     }
 }
 
-/// Appends a finding to the current call if `node` belongs to it; gives its index.
-pub(crate) fn push_finding(node: Node, finding: RawFinding) -> RhaiResult<usize> {
+/// Appends findings on tables of document `generation` to the current call if they
+/// belong to it; gives the first one's index.
+pub(crate) fn push_findings(
+    generation: u32,
+    findings: impl IntoIterator<Item = RawFinding>,
+) -> RhaiResult<usize> {
     CONTEXT.with_borrow_mut(|c| match c {
-        Some(c) if c.doc.generation == node.generation => {
-            c.findings.push(finding);
-            let n = c.findings.len();
-            c.ahead.reported(n, |k| {
-                c.findings[n - k..].iter().map(RawFinding::given).collect()
-            });
-            Ok(c.findings.len() - 1)
+        Some(c) if c.doc.generation == generation => {
+            let first = c.findings.len();
+            for finding in findings {
+                c.findings.push(finding);
+                let n = c.findings.len();
+                c.ahead.reported(n, |k| {
+                    let mut g = Givens::with_capacity(k);
+                    for r in &c.findings[n - k..] {
+                        g.push(r.node, &r.key, &r.message, r.severity);
+                    }
+                    g
+                });
+            }
+            Ok(first)
         }
         _ => err("this node belongs to another estate or rule call"),
     })
@@ -226,19 +225,19 @@ pub(crate) fn push_applied(node: Node) -> RhaiResult<()> {
     })
 }
 
-/// Changes an already reported finding of the current call; `node`, when given, must
-/// belong to the call.
-pub(crate) fn edit_finding(
-    index: usize,
+/// Changes already reported findings of the current call, `at` being their indices;
+/// `node`, when given, must belong to the call.
+pub(crate) fn edit_findings(
+    at: std::ops::Range<usize>,
     node: Option<Node>,
-    f: impl FnOnce(&mut RawFinding),
+    mut f: impl FnMut(&mut RawFinding) -> RhaiResult<()>,
 ) -> RhaiResult<()> {
     CONTEXT.with_borrow_mut(|c| match c {
         Some(c) if node.is_none_or(|n| c.doc.generation == n.generation) => {
-            if let Some(found) = c.findings.get_mut(index) {
-                f(found);
-            }
-            Ok(())
+            let end = at.end.min(c.findings.len());
+            c.findings[at.start.min(end)..end]
+                .iter_mut()
+                .try_for_each(&mut f)
         }
         None if node.is_none() => Ok(()),
         _ => err("this node belongs to another estate or rule call"),

@@ -1,7 +1,7 @@
 //! Parallel evaluation: every (estate, rule) pair on rayon, errors turned into
 //! located failures, raw findings resolved into spans, paths and readiness subjects.
 
-use super::ahead::{begin, Begun, Origin, BATCH};
+use super::ahead::{begin, Begun, Origin, Run, BATCH};
 use super::budget::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
 use super::context::{CallScope, Node, RawFinding};
 use super::readiness::Subjects;
@@ -65,8 +65,13 @@ pub fn evaluate_with_progress(
         })
         .collect();
     let mut out = Evaluation::default();
+    // Findings are large: each is moved once, into room made once.
+    out.findings
+        .reserve_exact(results.iter().flat_map(|o| &o.findings).map(Vec::len).sum());
     for (i, o) in results.into_iter().enumerate() {
-        out.findings.extend(o.findings);
+        o.findings
+            .into_iter()
+            .for_each(|run| out.findings.extend(run));
         out.failures.extend(o.failure);
         let (estate, rule) = (&estates[i / rules.len()], &rules[i % rules.len()]);
         out.applied
@@ -86,7 +91,8 @@ const RESOLVE_APART: usize = 512;
 
 /// What one rule reported on one estate.
 pub struct Outcome {
-    pub findings: Vec<Finding>,
+    /// In report order, in runs as they were resolved.
+    pub findings: Vec<Vec<Finding>>,
     pub failure: Option<Failure>,
     /// Paths of the readiness subjects the rule applied to, without repeats.
     pub applied: Vec<String>,
@@ -144,14 +150,14 @@ pub fn run_one(
     let one = |subjects: &mut Option<Subjects>, r: &RawFinding, b: Option<Begun>| {
         let node = r.node;
         let site = sites.get(&r.call_site).cloned().flatten();
-        let b = b.unwrap_or_else(|| begin(&origin, &r.given()));
+        let b = b.unwrap_or_else(|| begin(&origin, r.node, &r.key, &r.message, r.severity));
         let mut f = resolve(&estate.doc, r, b, site);
         f.subject = subjects.as_mut().and_then(|s| s.of(node));
         f
     };
     // A run of findings, with those another thread began of it.
-    let run = |subjects: &mut Option<Subjects>, (raws, b): (&[RawFinding], Option<Vec<Begun>>)| {
-        let mut b = b.map(Vec::into_iter);
+    let run = |subjects: &mut Option<Subjects>, (raws, b): (&[RawFinding], Run)| {
+        let mut b = b.begun().map(Vec::into_iter);
         raws.iter()
             .map(|r| one(subjects, r, b.as_mut().and_then(Iterator::next)))
             .collect::<Vec<Finding>>()
@@ -159,16 +165,15 @@ pub fn run_one(
     let new_subjects = || readiness.map(|r| Subjects::new(&estate.doc, r));
     // One map of subjects serves the findings (when resolved here) and `applies`.
     let mut subjects = new_subjects();
-    let findings = if raw.len() >= RESOLVE_APART {
+    let findings: Vec<Vec<Finding>> = if raw.len() >= RESOLVE_APART {
         raw.par_chunks(BATCH)
             .zip(begun)
             .map_init(new_subjects, run)
-            .flatten()
             .collect()
     } else {
         raw.chunks(BATCH)
             .zip(begun)
-            .flat_map(|r| run(&mut subjects, r))
+            .map(|r| run(&mut subjects, r))
             .collect()
     };
     applied.sort_unstable();
@@ -226,7 +231,7 @@ fn resolve(doc: &Doc, raw: &RawFinding, begun: Begun, site: CallSite) -> Finding
         .collect();
     finding.help = raw.help.clone();
     finding.call_site = site;
-    finding.fix = super::fix::place(doc, raw.node, &raw.key, &raw.fixes);
+    finding.fix = super::fix::place(doc, raw.node, &raw.key, &raw.fixes).map(Box::new);
     finding
 }
 
@@ -407,7 +412,7 @@ mod tests {
         );
         assert_eq!(failures[0].file, "boom.rhai");
         assert_eq!(findings.len(), 1, "the other rule still reports");
-        assert_eq!(findings[0].rule, "t/fine");
+        assert_eq!(&*findings[0].rule, "t/fine");
     }
 
     #[test]
@@ -526,6 +531,96 @@ mod tests {
         assert!(one.contains("no such key") && one.contains("bad c699"));
         assert_eq!(one, on(2));
         assert_eq!(one, on(4));
+    }
+
+    #[test]
+    fn fail_on_a_query_reports_what_a_loop_over_it_reports() {
+        // Enough matches for batches begun ahead; the handle's labels and fixes go to
+        // every finding, as they go to each in the loop.
+        let mut text = String::new();
+        for i in 0..900 {
+            let os = if i % 3 == 0 { "old" } else { "new" };
+            text.push_str(&format!("[[c]]\nname = \"c{i}\"\nos = \"{os}\"\n"));
+        }
+        let estate = Estate {
+            index: 0,
+            doc: Arc::new(parse(Arc::new(Source::new("e.toml", text))).unwrap()),
+        };
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        let then = ".label(estate.c[0], \"name\", \"first\").fix_value(\"new\")";
+        let looped = rule_of(
+            &engine,
+            "t/r",
+            &format!("for c in estate.c.select(\"os\", \"old\") {{ fail(c, \"os\", \"old\", \"upgrade\"){then}; }}"),
+        );
+        let bulk = rule_of(
+            &engine,
+            "t/r",
+            &format!("fail(estate.c.select(\"os\", \"old\"), \"os\", \"old\", \"upgrade\"){then};"),
+        );
+        let on = |threads: usize, rule: &Rule| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let (mut findings, failures) = pool.install(|| {
+                evaluate(
+                    &engine,
+                    &limits,
+                    std::slice::from_ref(&estate),
+                    std::slice::from_ref(rule),
+                )
+            });
+            assert!(failures.is_empty(), "{failures:?}");
+            // The one thing that differs: where in the rule `fail` was called.
+            for f in &mut findings {
+                assert!(f.call_site.take().is_some());
+            }
+            format!("{findings:?}")
+        };
+        let want = on(1, &looped);
+        assert_eq!(want.matches("Finding {").count(), 300);
+        assert!(want.contains("first") && want.contains("upgrade"));
+        assert_eq!(on(1, &bulk), want);
+        assert_eq!(on(2, &bulk), want);
+    }
+
+    #[test]
+    fn fail_on_a_query_refuses_plain_entries_and_reports_nothing_of_an_empty_one() {
+        let text = "arr = [\"a\", \"b\"]\n[[c]]\nname = \"c0\"\nos = \"new\"\n";
+        let estate = Estate {
+            index: 0,
+            doc: Arc::new(parse(Arc::new(Source::new("e.toml", text.into()))).unwrap()),
+        };
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        let rules = [
+            rule_of(
+                &engine,
+                "t/plain",
+                "warn(estate.arr.items(), \"x\", \"m\");",
+            ),
+            rule_of(
+                &engine,
+                "t/empty",
+                "note(estate.c.select(\"os\", \"old\"), \"os\", \"m\").on_key().fix_value(1); \
+                 fail(estate, \"\", \"after\");",
+            ),
+        ];
+        let (findings, failures) =
+            evaluate(&engine, &limits, std::slice::from_ref(&estate), &rules);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].file, "plain.rhai");
+        assert!(
+            failures[0]
+                .message
+                .contains("`warn` on a query: the entry at `arr[0]` is a plain value"),
+            "{}",
+            failures[0].message
+        );
+        let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(messages, ["after"]);
     }
 
     #[test]

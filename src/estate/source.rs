@@ -12,7 +12,8 @@ use std::ops::Range;
 /// One source text: its display name, the text, and where each line starts.
 #[derive(Debug)]
 pub struct Source {
-    name: String,
+    /// Shared with the findings on this file.
+    name: std::sync::Arc<str>,
     text: String,
     /// Built on first use: a clean run over a large file never needs it.
     marks: std::sync::OnceLock<Marks>,
@@ -69,7 +70,7 @@ impl Marks {
 impl Source {
     pub fn new(name: impl Into<String>, text: String) -> Self {
         Source {
-            name: name.into(),
+            name: name.into().into(),
             text,
             marks: std::sync::OnceLock::new(),
         }
@@ -94,6 +95,11 @@ impl Source {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The name, shared rather than copied.
+    pub fn name_shared(&self) -> std::sync::Arc<str> {
+        self.name.clone()
     }
 
     pub fn text(&self) -> &str {
@@ -186,7 +192,7 @@ impl SourceCode for Source {
                 .chars()
                 .count();
             return Ok(Box::new(MietteSpanContents::new_named(
-                self.name.clone(),
+                self.name.to_string(),
                 &self.text.as_bytes()[start..end],
                 *span,
                 first,
@@ -200,7 +206,7 @@ impl SourceCode for Source {
         let data_start = self.line_start(from_line).unwrap_or(0);
         let data_end = self.line_start(to_line + 1).unwrap_or(self.text.len());
         Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
+            self.name.to_string(),
             &self.text.as_bytes()[data_start..data_end],
             (data_start, data_end - data_start).into(),
             from_line,

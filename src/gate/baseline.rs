@@ -33,9 +33,9 @@ impl Entry {
     pub fn of(f: &Finding) -> Entry {
         Entry {
             fingerprint: f.fingerprint.clone(),
-            rule: f.rule.clone(),
+            rule: f.rule.to_string(),
             severity: f.severity,
-            file: f.file.clone(),
+            file: f.file.to_string(),
             path: f.path.clone(),
             message: f.message.clone(),
         }
@@ -154,7 +154,7 @@ pub fn compare(report: &mut Report, base: Vec<Entry>) {
     }
     for f in &mut report.findings {
         // An expired waiver fails every run until it is dealt with: never "existing".
-        let matched = f.rule != crate::report::own::WAIVER_EXPIRED
+        let matched = *f.rule != *crate::report::own::WAIVER_EXPIRED
             && pool
                 .get_mut(&fields(&f.rule, &f.file, &f.path, &f.message))
                 .and_then(|v| v.pop())

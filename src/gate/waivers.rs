@@ -261,14 +261,14 @@ pub fn apply(
     for f in findings.iter_mut() {
         if let Some(i) = valid
             .iter()
-            .position(|w| w.rule == f.rule && path_covers(&w.at, &f.path))
+            .position(|w| *w.rule == *f.rule && path_covers(&w.at, &f.path))
         {
             used[i] = true;
             if policy.apply {
-                f.waiver = Some(crate::report::Waiver {
+                f.waiver = Some(Box::new(crate::report::Waiver {
                     reason: valid[i].reason.clone(),
                     expires: valid[i].expires.clone(),
-                });
+                }));
             }
         }
     }

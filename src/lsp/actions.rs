@@ -124,14 +124,14 @@ mod tests {
                 0,
                 ("servers[\"hq\"].web_sever".into(), at..at + 9),
             );
-            f.fix = Some(Fix {
+            f.fix = Some(Box::new(Fix {
                 description: "rename to `web_server`".into(),
                 edits: vec![Edit {
                     replacement: "web_server".into(),
                     offset: at,
                     length: 9,
                 }],
-            });
+            }));
             f
         });
         let uri = Uri::from_str("file:///e.toml").unwrap();

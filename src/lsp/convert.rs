@@ -76,7 +76,7 @@ pub fn finding(uri: &Uri, f: &Finding) -> Diagnostic {
     Diagnostic {
         range: range(src, f.span.clone()),
         severity: Some(severity(f.severity)),
-        code: Some(NumberOrString::String(f.rule.clone())),
+        code: Some(NumberOrString::String(f.rule.to_string())),
         source: Some(SOURCE.to_string()),
         message,
         related_information: (!related.is_empty()).then_some(related),

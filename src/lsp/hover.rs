@@ -102,7 +102,7 @@ pub fn rule_docs(analysis: &Analysis, offset: usize) -> Option<String> {
         .findings
         .iter()
         .filter(|f| !f.waived() && f.span.start <= offset && offset <= f.span.end)
-        .map(|f| f.rule.as_str())
+        .map(|f| &*f.rule)
         .collect();
     ids.sort_unstable();
     ids.dedup();

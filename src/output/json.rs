@@ -85,7 +85,7 @@ impl<'a> JsonFinding<'a> {
             waiver: f.waiver.as_ref().map(|w| w.reason.as_str()),
             status: f.status,
             fingerprint: f.fingerprint.clone(),
-            fix: f.fix.as_ref(),
+            fix: f.fix.as_deref(),
         }
     }
 }

@@ -40,7 +40,7 @@ pub fn render(report: &Report) -> String {
         let cases = files
             .entry((f.file_index, f.source.name().to_string()))
             .or_default();
-        let failing = cases.entry(f.rule.clone()).or_default();
+        let failing = cases.entry(f.rule.to_string()).or_default();
         if report.fails(f) {
             failing.push(f);
         }

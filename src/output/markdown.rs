@@ -33,7 +33,7 @@ pub fn render(report: &Report) -> String {
     let expired = report
         .findings
         .iter()
-        .filter(|f| f.rule == crate::report::own::WAIVER_EXPIRED)
+        .filter(|f| *f.rule == *crate::report::own::WAIVER_EXPIRED)
         .count();
     let verdict = match report.exit_code() {
         0 => "passed",

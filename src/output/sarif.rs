@@ -281,7 +281,7 @@ pub fn render(report: &Report) -> String {
     let results: Vec<SarifResult> = report
         .findings
         .par_iter()
-        .map(|f| result(f, index.get(f.rule.as_str()).copied()))
+        .map(|f| result(f, index.get(&*f.rule).copied()))
         .collect();
     let run = Run {
         column_kind: "unicodeCodePoints",

@@ -4,6 +4,7 @@
 
 use super::Finding;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// FNV-1a 64: stable across platforms, releases and runs.
 fn fnv1a(parts: &[&str]) -> u64 {
@@ -33,10 +34,13 @@ pub fn fingerprint_of(
     format!("{h:016x}")
 }
 
+/// What tells findings apart for numbering: file index, rule, file, path, message.
+type Fields = (usize, Arc<str>, Arc<str>, String, String);
+
 /// Gives each finding its fingerprint; findings sharing rule, file, path and message in
 /// one estate are numbered in their order, so every fingerprint of a run is unique.
 pub(super) fn assign(findings: &mut [Finding]) {
-    let mut seen: HashMap<(usize, String, String, String, String), usize> = HashMap::new();
+    let mut seen: HashMap<Fields, usize> = HashMap::new();
     for f in findings {
         let key = (
             f.file_index,

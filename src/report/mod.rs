@@ -53,7 +53,8 @@ pub struct Label {
 /// One violation a rule reported against one estate.
 #[derive(Debug, Clone)]
 pub struct Finding {
-    pub rule: String,
+    /// Shared by every finding of the rule.
+    pub rule: Arc<str>,
     pub severity: Severity,
     pub message: String,
     pub help: Option<String>,
@@ -61,8 +62,9 @@ pub struct Finding {
     pub file_index: usize,
     pub source: Arc<Source>,
     /// The file as fingerprints and baselines name it: relative to the repository
-    /// root, `/`-separated (in a diff, the base stands for the head's file).
-    pub file: String,
+    /// root, `/`-separated (in a diff, the base stands for the head's file); shared by
+    /// the file's findings.
+    pub file: Arc<str>,
     /// Unique within a run; set when the report is sorted.
     pub fingerprint: String,
     pub path: String,
@@ -71,11 +73,11 @@ pub struct Finding {
     /// The `fail(...)` call in the rule file.
     pub call_site: Option<(Arc<Source>, Range<usize>)>,
     /// The waiver that covers this finding, if any.
-    pub waiver: Option<Waiver>,
+    pub waiver: Option<Box<Waiver>>,
     /// Against a baseline or a base estate: new or already there.
     pub status: Option<Status>,
     /// A machine-applicable edit of the estate that resolves this finding.
-    pub fix: Option<Fix>,
+    pub fix: Option<Box<Fix>>,
     /// The readiness subject (a server, say) the finding counts against, by path.
     pub subject: Option<String>,
 }
@@ -117,7 +119,7 @@ impl Finding {
     /// A finding of `rule` on `span` of `source` (path `path`), not yet leveled,
     /// waived or compared.
     pub fn new(
-        rule: impl Into<String>,
+        rule: impl Into<Arc<str>>,
         severity: Severity,
         message: impl Into<String>,
         source: &Arc<Source>,
@@ -131,7 +133,7 @@ impl Finding {
             help: None,
             file_index,
             source: source.clone(),
-            file: source.name().to_string(),
+            file: source.name_shared(),
             fingerprint: String::new(),
             path,
             span,
@@ -346,7 +348,7 @@ impl Report {
         // duplicates (one rule reporting the same thing twice) are merged.
         self.findings.sort_by(|a, b| {
             (
-                a.rule != own::WAIVER_ADDED,
+                *a.rule != *own::WAIVER_ADDED,
                 a.file_index,
                 a.span.start,
                 a.span.end,
@@ -356,7 +358,7 @@ impl Report {
                 a.severity,
             )
                 .cmp(&(
-                    b.rule != own::WAIVER_ADDED,
+                    *b.rule != *own::WAIVER_ADDED,
                     b.file_index,
                     b.span.start,
                     b.span.end,

@@ -235,7 +235,7 @@ fn a_wrong_typed_name_is_not_how_messages_name_the_server() {
     assert!(failures.is_empty(), "{failures:#?}");
     let apache: Vec<_> = findings
         .iter()
-        .filter(|f| f.rule == "officescan/server-on-apache")
+        .filter(|f| &*f.rule == "officescan/server-on-apache")
         .map(|f| f.message.as_str())
         .collect();
     assert_eq!(apache.len(), 1, "{apache:?}");

@@ -1,38 +1,116 @@
-//! Reporting: `fail`, `warn` and `note`; the finding handle's `label`, `on_key` and
-//! fixes (`fix_value`, `fix_key`, `fix_insert`); and `applies`, which tells readiness
-//! reports a requirement was checked for a table.
+//! Reporting: `fail`, `warn` and `note`, on one table or on every entry of a query;
+//! the finding handle's `label`, `on_key` and fixes (`fix_value`, `fix_key`,
+//! `fix_insert`); and `applies`, which tells readiness reports a requirement was
+//! checked for a table.
 
 use super::Api;
+use crate::engine::budget;
 use crate::engine::context::{
-    edit_finding, err, push_applied, push_finding, Node, RawFinding, RawFix, RhaiResult,
+    edit_findings, err, push_applied, push_findings, with_doc, Node, RawFinding, RawFix, RhaiResult,
 };
+use crate::engine::query::Query;
+use crate::estate::{doc::Value as V, NodeId};
 use crate::report::Severity;
 use rhai::{Dynamic, ImmutableString, NativeCallContext};
 
-/// A reported finding, so a rule can attach secondary labels to it.
+/// The findings one call reported (one, or one per entry of a query), so a rule can
+/// attach labels and fixes to them: an edit applies to each.
 #[derive(Debug, Clone, Copy)]
-pub struct FindingRef(usize);
+pub struct FindingRef {
+    first: usize,
+    len: usize,
+}
 
-fn report(
-    ctx: &NativeCallContext,
+impl FindingRef {
+    fn edit(
+        &self,
+        node: Option<Node>,
+        f: impl FnMut(&mut RawFinding) -> RhaiResult<()>,
+    ) -> RhaiResult<Self> {
+        edit_findings(self.first..self.first + self.len, node, f).map(|()| *self)
+    }
+}
+
+/// What every finding of one call shares.
+struct Report<'a> {
     severity: Severity,
-    node: Node,
     key: ImmutableString,
     message: ImmutableString,
-    help: Option<&str>,
-) -> RhaiResult<FindingRef> {
-    let finding = RawFinding {
-        severity: Some(severity),
-        node: node.id,
-        key,
-        message: capped(message),
-        help: help.filter(|h| !h.is_empty()).map(str::to_string),
-        call_site: ctx.call_position(),
-        labels: Vec::new(),
-        on_key: false,
-        fixes: Vec::new(),
-    };
-    push_finding(node, finding).map(FindingRef)
+    help: Option<&'a str>,
+}
+
+impl Report<'_> {
+    /// The findings on `nodes` of document `generation`, reported at `ctx`'s call.
+    fn push(
+        &self,
+        ctx: &NativeCallContext,
+        generation: u32,
+        nodes: &[NodeId],
+    ) -> RhaiResult<FindingRef> {
+        let call_site = ctx.call_position();
+        let help = self.help.filter(|h| !h.is_empty());
+        let first = push_findings(
+            generation,
+            nodes.iter().map(|&node| RawFinding {
+                severity: Some(self.severity),
+                node,
+                key: self.key.clone(),
+                message: self.message.clone(),
+                help: help.map(str::to_string),
+                call_site,
+                labels: Vec::new(),
+                on_key: false,
+                fixes: Vec::new(),
+            }),
+        )?;
+        Ok(FindingRef {
+            first,
+            len: nodes.len(),
+        })
+    }
+
+    fn new(
+        severity: Severity,
+        key: ImmutableString,
+        message: ImmutableString,
+        help: Option<&str>,
+    ) -> Report<'_> {
+        Report {
+            severity,
+            key,
+            message: capped(message),
+            help,
+        }
+    }
+}
+
+fn report(ctx: &NativeCallContext, r: Report, node: Node) -> RhaiResult<FindingRef> {
+    r.push(ctx, node.generation, &[node.id])
+}
+
+/// One finding per entry of `q`, in order: a loop's findings without a script call
+/// per entry. Every entry must be a table (or array), as in a loop calling `fail`.
+fn report_each(ctx: &NativeCallContext, r: Report, q: &Query) -> RhaiResult<FindingRef> {
+    let ids = q.ids()?;
+    if ids.is_empty() {
+        return Ok(FindingRef { first: 0, len: 0 });
+    }
+    let generation = q.generation;
+    with_doc(generation, |doc| {
+        let plain = ids
+            .iter()
+            .find(|&&id| !matches!(doc.value(id), V::Table(_) | V::Array(_)));
+        match plain {
+            Some(&id) => err(format!(
+                "`{}` on a query: the entry at `{}` is a plain value, not a table; narrow the query to tables (`select` on one of their keys)",
+                ctx.fn_name(),
+                doc.path(id)
+            )),
+            None => Ok(()),
+        }
+    })?;
+    budget::charge(ids.len() as u64)?;
+    r.push(ctx, generation, &ids)
 }
 
 /// Longest message kept, in bytes: a rule cannot fill the report with one finding.
@@ -87,23 +165,18 @@ pub(crate) fn key_repr(what: &str, name: &str) -> RhaiResult<String> {
 }
 
 fn add_fix(f: &mut FindingRef, fix: RawFix) -> RhaiResult<FindingRef> {
-    let mut full = false;
-    edit_finding(f.0, None, |raw| {
+    f.edit(None, |raw| {
         if raw.fixes.len() >= MAX_FIXES {
-            full = true;
-        } else {
-            raw.fixes.push(fix);
+            return err(format!("a finding takes at most {MAX_FIXES} fixes"));
         }
-    })?;
-    if full {
-        return err(format!("a finding takes at most {MAX_FIXES} fixes"));
-    }
-    Ok(*f)
+        raw.fixes.push(fix.clone());
+        Ok(())
+    })
 }
 
 fn not_a_node(what: &str) -> RhaiResult<FindingRef> {
     err(format!(
-        "the first argument of `{what}` must be a table of the estate, not a plain value: pass the table and the key, as in `{what}(server, \"os\", message)`"
+        "the first argument of `{what}` must be a table of the estate or a query of tables, not a plain value: pass the table and the key, as in `{what}(server, \"os\", message)`"
     ))
 }
 
@@ -121,7 +194,7 @@ pub(super) fn register(api: &mut Api) {
                   n: &mut Node,
                   key: ImmutableString,
                   message: ImmutableString| {
-                report(&ctx, severity, *n, key, message, None)
+                report(&ctx, Report::new(severity, key, message, None), *n)
             },
         )
         .add(
@@ -130,7 +203,28 @@ pub(super) fn register(api: &mut Api) {
                   n: &mut Node,
                   key: ImmutableString,
                   message: ImmutableString,
-                  help: &str| { report(&ctx, severity, *n, key, message, Some(help)) },
+                  help: &str| {
+                report(&ctx, Report::new(severity, key, message, Some(help)), *n)
+            },
+        )
+        .add(
+            name,
+            move |ctx: NativeCallContext,
+                  q: &mut Query,
+                  key: ImmutableString,
+                  message: ImmutableString| {
+                report_each(&ctx, Report::new(severity, key, message, None), q)
+            },
+        )
+        .add(
+            name,
+            move |ctx: NativeCallContext,
+                  q: &mut Query,
+                  key: ImmutableString,
+                  message: ImmutableString,
+                  help: &str| {
+                report_each(&ctx, Report::new(severity, key, message, Some(help)), q)
+            },
         )
         .add(name, move |_: Dynamic, _: &str, _: &str| not_a_node(name))
         .add(name, move |_: Dynamic, _: &str, _: &str, _: &str| {
@@ -145,11 +239,17 @@ pub(super) fn register(api: &mut Api) {
         "label",
         |f: &mut FindingRef, n: Node, key: &str, text: &str| {
             let label = (n.id, key.to_string(), text.to_string());
-            edit_finding(f.0, Some(n), |raw| raw.labels.push(label)).map(|()| *f)
+            f.edit(Some(n), |raw| {
+                raw.labels.push(label.clone());
+                Ok(())
+            })
         },
     )
     .add("on_key", |f: &mut FindingRef| {
-        edit_finding(f.0, None, |raw| raw.on_key = true).map(|()| *f)
+        f.edit(None, |raw| {
+            raw.on_key = true;
+            Ok(())
+        })
     })
     .add("fix_value", |f: &mut FindingRef, v: Dynamic| {
         let text = literal("fix_value", &v)?;
