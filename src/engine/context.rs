@@ -194,6 +194,8 @@ pub(crate) fn push_findings(
     CONTEXT.with_borrow_mut(|c| match c {
         Some(c) if c.doc.generation == generation => {
             let first = c.findings.len();
+            let findings = findings.into_iter();
+            c.findings.reserve(findings.size_hint().0);
             for finding in findings {
                 c.findings.push(finding);
                 let n = c.findings.len();
