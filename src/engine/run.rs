@@ -1,7 +1,7 @@
 //! Parallel evaluation: every (estate, rule) pair on rayon, errors turned into
 //! located failures, raw findings resolved into spans, paths and readiness subjects.
 
-use super::ahead::{begin, Begun, Origin, Run, BATCH};
+use super::ahead::{begin, Begun, Origin, Run, BATCH, FAR, NEAR};
 use super::budget::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
 use super::context::{CallScope, Node, RawFinding};
 use super::readiness::Subjects;
@@ -158,8 +158,15 @@ pub fn run_one(
     // A run of findings, with those another thread began of it.
     let run = |subjects: &mut Option<Subjects>, (raws, b): (&[RawFinding], Run)| {
         let mut b = b.begun().map(Vec::into_iter);
+        let node = |i: usize| raws.get(i).map(|r| r.node);
         raws.iter()
-            .map(|r| one(subjects, r, b.as_mut().and_then(Iterator::next)))
+            .enumerate()
+            .map(|(i, r)| {
+                if b.is_none() {
+                    estate.doc.prefetch(node(i + FAR), node(i + NEAR));
+                }
+                one(subjects, r, b.as_mut().and_then(Iterator::next))
+            })
             .collect::<Vec<Finding>>()
     };
     let new_subjects = || readiness.map(|r| Subjects::new(&estate.doc, r));
