@@ -40,6 +40,7 @@ pub(crate) struct Origin {
 /// strings, one `fail` on a query), so each string is kept once per run of findings
 /// that share it: handing a batch over clones a few strings, not two a finding, and
 /// the thread that begins it does not contend for their counts with the rule's.
+#[derive(Default)]
 pub(crate) struct Givens {
     texts: Vec<ImmutableString>,
     /// Node, key and message (indices into `texts`), severity.
@@ -197,10 +198,7 @@ impl Ahead {
             if batch.taken.swap(true, AcqRel) {
                 return;
             }
-            let items = std::mem::replace(
-                &mut *batch.items.lock().unwrap_or_else(|e| e.into_inner()),
-                Givens::with_capacity(0),
-            );
+            let items = std::mem::take(&mut *batch.items.lock().unwrap_or_else(|e| e.into_inner()));
             let out = catch_unwind(AssertUnwindSafe(|| items.begin_all(&origin)));
             *batch.out.lock().unwrap_or_else(|e| e.into_inner()) = out.ok();
             let _ = batch.ready.set(());
@@ -324,6 +322,7 @@ mod tests {
         }
         assert_eq!(i, 600);
     }
+
     #[test]
     fn taking_claims_every_batch_no_thread_has_started() {
         let text = "[[c]]\nname = \"c\"\n".repeat(600);

@@ -372,6 +372,14 @@ mod tests {
     use crate::estate::{parse, Source};
 
     /// A rule `id` whose `check` runs `body`, compiled for `engine`.
+    fn estate_of(text: impl Into<String>) -> Estate {
+        let source = Arc::new(Source::new("e.toml", text.into()));
+        Estate {
+            index: 0,
+            doc: Arc::new(parse(source).unwrap()),
+        }
+    }
+
     fn rule_of(engine: &Engine, id: &str, body: &str) -> Rule {
         let text = format!("//! severity: error\n//! title: t\nfn check(estate) {{ {body} }}\n");
         let file = format!("{}.rhai", id.rsplit('/').next().unwrap_or(id));
@@ -429,10 +437,7 @@ mod tests {
         for name in ["a", "b", "c"] {
             text.push_str(&format!("[[s]]\nname = \"{name}\"\n"));
         }
-        let estate = Estate {
-            index: 0,
-            doc: Arc::new(parse(Arc::new(Source::new("e.toml", text))).unwrap()),
-        };
+        let estate = estate_of(text);
         let limits = Limits::default();
         let engine = crate::engine::sandbox::build(&limits, false);
         // Tables, arrays, a filtered query, and a loop inside a loop over the same array.
@@ -511,10 +516,7 @@ mod tests {
         for i in 0..700 {
             text.push_str(&format!("[[c]]\nname = \"c{i}\"\nos = \"x\"\n"));
         }
-        let estate = Estate {
-            index: 0,
-            doc: Arc::new(parse(Arc::new(Source::new("e.toml", text))).unwrap()),
-        };
+        let estate = estate_of(text);
         let body = "let fs = []; for c in estate.c { fs.push(fail(c, \"os\", `bad ${c.name}`)); } \
             for i in range(0, fs.len(), 3) { fs[i].label(estate.c[i], \"name\", \"here\"); } \
             for i in range(1, fs.len(), 3) { fs[i].on_key(); } \
@@ -549,10 +551,7 @@ mod tests {
             let os = if i % 3 == 0 { "old" } else { "new" };
             text.push_str(&format!("[[c]]\nname = \"c{i}\"\nos = \"{os}\"\n"));
         }
-        let estate = Estate {
-            index: 0,
-            doc: Arc::new(parse(Arc::new(Source::new("e.toml", text))).unwrap()),
-        };
+        let estate = estate_of(text);
         let limits = Limits::default();
         let engine = crate::engine::sandbox::build(&limits, false);
         let then = ".label(estate.c[0], \"name\", \"first\").fix_value(\"new\")";
@@ -596,10 +595,7 @@ mod tests {
     #[test]
     fn fail_on_a_query_refuses_plain_entries_and_reports_nothing_of_an_empty_one() {
         let text = "arr = [\"a\", \"b\"]\n[[c]]\nname = \"c0\"\nos = \"new\"\n";
-        let estate = Estate {
-            index: 0,
-            doc: Arc::new(parse(Arc::new(Source::new("e.toml", text.into()))).unwrap()),
-        };
+        let estate = estate_of(text);
         let limits = Limits::default();
         let engine = crate::engine::sandbox::build(&limits, false);
         let rules = [
@@ -640,10 +636,7 @@ mod tests {
             "let d = estate.missing.items().duplicates(\"name\"); \
              fail(estate, \"\", `${d.is_empty()} ${d.len()} ${d.first()}`);",
         );
-        let estate = Estate {
-            index: 0,
-            doc: Arc::new(parse(Arc::new(Source::new("e.toml", "x = 1\n".into()))).unwrap()),
-        };
+        let estate = estate_of("x = 1\n");
         let (findings, failures) = evaluate(&engine, &limits, &[estate], &[rule]);
         assert!(failures.is_empty(), "{failures:?}");
         assert_eq!(findings[0].message, "true 0 ");

@@ -40,6 +40,20 @@ struct Report<'a> {
 }
 
 impl Report<'_> {
+    fn new(
+        severity: Severity,
+        key: ImmutableString,
+        message: ImmutableString,
+        help: Option<&str>,
+    ) -> Report<'_> {
+        Report {
+            severity,
+            key,
+            message: capped(message),
+            help,
+        }
+    }
+
     /// The findings on `nodes` of document `generation`, reported at `ctx`'s call.
     fn push(
         &self,
@@ -67,20 +81,6 @@ impl Report<'_> {
             first,
             len: nodes.len(),
         })
-    }
-
-    fn new(
-        severity: Severity,
-        key: ImmutableString,
-        message: ImmutableString,
-        help: Option<&str>,
-    ) -> Report<'_> {
-        Report {
-            severity,
-            key,
-            message: capped(message),
-            help,
-        }
     }
 }
 
