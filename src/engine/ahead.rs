@@ -150,9 +150,9 @@ fn locate(doc: &Doc, node: NodeId, key: &str) -> Located {
 }
 
 struct Batch {
-    /// The first finding's place among the call's findings, and what each was given.
+    /// The first finding's place among the call's findings.
     first: usize,
-    /// Emptied by the job that begins them.
+    /// What each finding was given; emptied by the job that begins them.
     items: Mutex<Givens>,
     /// Set by whichever of a job and the call comes first; the other leaves the batch.
     taken: AtomicBool,

@@ -3,9 +3,10 @@
 //!
 //! Layers, bottom up: `budget` (limits and the per-call counters), `ahead` (findings
 //! begun on idle threads while their call runs on), `context` (the `Node` handle and
-//! the per-call state), `helpers` (threads that share a native pass), `query`, `strmap` and `schema` (native machinery over the estate), `api`
-//! (what rules can call, by topic), then `sandbox` (the engine), `calls`,
-//! `constants`, `pack`, `rule`, and on the findings side `fix`, `readiness` and `run`.
+//! the per-call state), `helpers` (threads that share a native pass), `query`,
+//! `strmap` and `schema` (native machinery over the estate), `api` (what rules can
+//! call, by topic), then `sandbox` (the engine), `calls`, `constants`, `pack`, `rule`,
+//! and on the findings side `fix`, `readiness` and `run`.
 
 pub(crate) mod ahead;
 pub mod api;

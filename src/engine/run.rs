@@ -371,7 +371,7 @@ mod tests {
     use crate::engine::rule::{compile, RuleText};
     use crate::estate::{parse, Source};
 
-    /// A rule `id` whose `check` runs `body`, compiled for `engine`.
+    /// The estate `text` parses to, as the first checked file.
     fn estate_of(text: impl Into<String>) -> Estate {
         let source = Arc::new(Source::new("e.toml", text.into()));
         Estate {
@@ -380,6 +380,7 @@ mod tests {
         }
     }
 
+    /// A rule `id` whose `check` runs `body`, compiled for `engine`.
     fn rule_of(engine: &Engine, id: &str, body: &str) -> Rule {
         let text = format!("//! severity: error\n//! title: t\nfn check(estate) {{ {body} }}\n");
         let file = format!("{}.rhai", id.rsplit('/').next().unwrap_or(id));
