@@ -43,10 +43,13 @@ pub(super) fn test(a: TestArgs) -> u8 {
         for f in &o.unexpected {
             let mut f = f.clone();
             f.message = format!("unexpected finding: {}", f.message);
-            f.help = Some(format!(
-                "add `# expect: {}` to this line if the finding is right",
-                f.rule
-            ));
+            f.help = Some(
+                format!(
+                    "add `# expect: {}` to this line if the finding is right",
+                    f.rule
+                )
+                .into(),
+            );
             human::render_finding(&mut out, &f, style);
         }
     }

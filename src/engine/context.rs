@@ -24,7 +24,7 @@ pub struct RawFinding {
     /// rule runs (reporting is on the rule's own thread; resolving is spread out).
     pub key: ImmutableString,
     pub message: ImmutableString,
-    pub help: Option<String>,
+    pub help: Option<Arc<str>>,
     pub call_site: Position,
     pub labels: Vec<(NodeId, String, String)>,
     /// Underline the key itself rather than its value.

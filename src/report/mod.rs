@@ -57,7 +57,8 @@ pub struct Finding {
     pub rule: Arc<str>,
     pub severity: Severity,
     pub message: String,
-    pub help: Option<String>,
+    /// Shared by the findings of one call.
+    pub help: Option<Arc<str>>,
     /// Position of the estate among the checked files, for ordering.
     pub file_index: usize,
     pub source: Arc<Source>,

@@ -62,7 +62,8 @@ impl Report<'_> {
         nodes: &[NodeId],
     ) -> RhaiResult<FindingRef> {
         let call_site = ctx.call_position();
-        let help = self.help.filter(|h| !h.is_empty());
+        // One copy of the help for all the call's findings.
+        let help: Option<std::sync::Arc<str>> = self.help.filter(|h| !h.is_empty()).map(Into::into);
         let first = push_findings(
             generation,
             nodes.iter().map(|&node| RawFinding {
@@ -70,7 +71,7 @@ impl Report<'_> {
                 node,
                 key: self.key.clone(),
                 message: self.message.clone(),
-                help: help.map(str::to_string),
+                help: help.clone(),
                 call_site,
                 labels: Vec::new(),
                 on_key: false,
