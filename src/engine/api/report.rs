@@ -11,7 +11,7 @@ use crate::engine::context::{
 use crate::engine::query::Query;
 use crate::estate::{doc::Value as V, NodeId};
 use crate::report::Severity;
-use rhai::{Dynamic, ImmutableString, NativeCallContext};
+use rhai::{Dynamic, ImmutableString, NativeCallContext, Variant};
 
 /// The findings one call reported (one, or one per entry of a query), so a rule can
 /// attach labels and fixes to them: an edit applies to each.
@@ -181,6 +181,43 @@ fn not_a_node(what: &str) -> RhaiResult<FindingRef> {
     ))
 }
 
+/// What `fail`, `warn` and `note` report on: a table, or each entry of a query.
+trait Subject: Variant + Clone {
+    fn report(&self, ctx: &NativeCallContext, r: Report) -> RhaiResult<FindingRef>;
+}
+
+impl Subject for Node {
+    fn report(&self, ctx: &NativeCallContext, r: Report) -> RhaiResult<FindingRef> {
+        report(ctx, r, *self)
+    }
+}
+
+impl Subject for Query {
+    fn report(&self, ctx: &NativeCallContext, r: Report) -> RhaiResult<FindingRef> {
+        report_each(ctx, r, self)
+    }
+}
+
+/// `name(subject, key, message)` and `name(subject, key, message, help)` on `S`.
+fn reporting<S: Subject>(api: &mut Api, name: &'static str, severity: Severity) {
+    api.add(
+        name,
+        move |ctx: NativeCallContext, s: &mut S, key: ImmutableString, message: ImmutableString| {
+            s.report(&ctx, Report::new(severity, key, message, None))
+        },
+    )
+    .add(
+        name,
+        move |ctx: NativeCallContext,
+              s: &mut S,
+              key: ImmutableString,
+              message: ImmutableString,
+              help: &str| {
+            s.report(&ctx, Report::new(severity, key, message, Some(help)))
+        },
+    );
+}
+
 pub(super) fn register(api: &mut Api) {
     api.engine()
         .register_type_with_name::<FindingRef>("Finding");
@@ -189,48 +226,12 @@ pub(super) fn register(api: &mut Api) {
         ("warn", Severity::Warning),
         ("note", Severity::Note),
     ] {
-        api.add(
-            name,
-            move |ctx: NativeCallContext,
-                  n: &mut Node,
-                  key: ImmutableString,
-                  message: ImmutableString| {
-                report(&ctx, Report::new(severity, key, message, None), *n)
-            },
-        )
-        .add(
-            name,
-            move |ctx: NativeCallContext,
-                  n: &mut Node,
-                  key: ImmutableString,
-                  message: ImmutableString,
-                  help: &str| {
-                report(&ctx, Report::new(severity, key, message, Some(help)), *n)
-            },
-        )
-        .add(
-            name,
-            move |ctx: NativeCallContext,
-                  q: &mut Query,
-                  key: ImmutableString,
-                  message: ImmutableString| {
-                report_each(&ctx, Report::new(severity, key, message, None), q)
-            },
-        )
-        .add(
-            name,
-            move |ctx: NativeCallContext,
-                  q: &mut Query,
-                  key: ImmutableString,
-                  message: ImmutableString,
-                  help: &str| {
-                report_each(&ctx, Report::new(severity, key, message, Some(help)), q)
-            },
-        )
-        .add(name, move |_: Dynamic, _: &str, _: &str| not_a_node(name))
-        .add(name, move |_: Dynamic, _: &str, _: &str, _: &str| {
-            not_a_node(name)
-        });
+        reporting::<Node>(api, name, severity);
+        reporting::<Query>(api, name, severity);
+        api.add(name, move |_: Dynamic, _: &str, _: &str| not_a_node(name))
+            .add(name, move |_: Dynamic, _: &str, _: &str, _: &str| {
+                not_a_node(name)
+            });
     }
     api.add("applies", push_applied)
         .add("applies", |_: Dynamic| -> RhaiResult<()> {
