@@ -319,7 +319,7 @@ fn table_violations(
     let V::Table(t) = doc.value(table) else {
         return Ok(());
     };
-    let known = || spec.keys.iter().map(|(k, _)| k.as_str());
+    let known = || spec.keys.iter().map(|k| k.name.as_str());
     // A unit per key, and those of the spellings compared, charged once per table.
     let mut units = t.len() as u64;
     for (id, child) in t.iter_keyed() {
@@ -393,17 +393,24 @@ fn same(a: &str, b: &str) -> bool {
 
 /// A parsed spec, with its keys found by their number in the checked document.
 struct Spec {
-    keys: Vec<(String, Expect)>,
+    keys: Vec<SpecKey>,
     /// Looked up once per estate key, among a table's few spec keys: a plain scan.
     by_id: Vec<(KeyId, usize)>,
-    /// Per key, the numbers its allowed strings have in the document ([`Doc::number`]).
-    numbers: Vec<Vec<u32>>,
+}
+
+/// One key of a spec, as the document reads it.
+struct SpecKey {
+    name: String,
+    expect: Expect,
+    /// The numbers its allowed strings have in the document ([`Doc::number`]).
+    numbers: Vec<u32>,
 }
 
 impl Spec {
     fn expect(&self, id: KeyId) -> Option<(&Expect, &[u32])> {
         let &(_, i) = self.by_id.iter().find(|(k, _)| *k == id)?;
-        Some((&self.keys[i].1, &self.numbers[i]))
+        let key = &self.keys[i];
+        Some((&key.expect, &key.numbers))
     }
 }
 
@@ -418,33 +425,33 @@ pub struct Violations {
 }
 
 pub fn violations(items: &Query, spec: &Map) -> Result<Violations, Box<EvalAltResult>> {
-    let keys = parse_spec(spec)?;
+    let mut keys: Vec<SpecKey> = parse_spec(spec)?
+        .into_iter()
+        .map(|(name, expect)| SpecKey {
+            name,
+            expect,
+            numbers: Vec::new(),
+        })
+        .collect();
     // A key no table of the document has cannot be met; an empty query has no document.
-    let (by_id, numbers) = with_doc(items.generation, |doc| {
-        let by_id = keys
+    let by_id = with_doc(items.generation, |doc| {
+        for key in &mut keys {
+            if let Expect::OneOf(allowed) = &key.expect {
+                key.numbers = allowed.iter().filter_map(|a| doc.number_of(a)).collect();
+            }
+        }
+        Ok(keys
             .iter()
             .enumerate()
-            .filter_map(|(i, (k, _))| Some((doc.key_id(k)?, i)))
-            .collect();
-        let numbers = keys
-            .iter()
-            .map(|(_, e)| match e {
-                Expect::OneOf(allowed) => allowed.iter().filter_map(|a| doc.number_of(a)).collect(),
-                _ => Vec::new(),
-            })
-            .collect();
-        Ok((by_id, numbers))
+            .filter_map(|(i, k)| Some((doc.key_id(&k.name)?, i)))
+            .collect())
     })
-    .unwrap_or_else(|_| (Vec::new(), vec![Vec::new(); keys.len()]));
+    .unwrap_or_default();
     let tables = items.ids()?;
     Ok(Violations {
         generation: items.generation,
         tables: tables.into(),
-        spec: Arc::new(Spec {
-            keys,
-            by_id,
-            numbers,
-        }),
+        spec: Arc::new(Spec { keys, by_id }),
     })
 }
 
