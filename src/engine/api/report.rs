@@ -12,6 +12,7 @@ use crate::engine::query::Query;
 use crate::estate::{doc::Value as V, NodeId};
 use crate::report::Severity;
 use rhai::{Dynamic, ImmutableString, NativeCallContext, Variant};
+use std::sync::Arc;
 
 /// The findings one call reported (one, or one per entry of a query), so a rule can
 /// attach labels and fixes to them: an edit applies to each.
@@ -63,7 +64,7 @@ impl Report<'_> {
     ) -> RhaiResult<FindingRef> {
         let call_site = ctx.call_position();
         // One copy of the help for all the call's findings.
-        let help: Option<std::sync::Arc<str>> = self.help.filter(|h| !h.is_empty()).map(Into::into);
+        let help: Option<Arc<str>> = self.help.filter(|h| !h.is_empty()).map(Into::into);
         let first = push_findings(
             generation,
             nodes.iter().map(|&node| RawFinding {
