@@ -47,21 +47,28 @@ pub(crate) struct Givens {
     items: Vec<(NodeId, u32, u32, Option<Severity>)>,
 }
 
-impl Givens {
-    pub(crate) fn with_capacity(n: usize) -> Self {
-        Givens {
-            texts: Vec::new(),
-            items: Vec::with_capacity(n),
-        }
-    }
+/// What `fail` was given for one finding: node, key, message and severity.
+pub(crate) type Given<'a> = (
+    NodeId,
+    &'a ImmutableString,
+    &'a ImmutableString,
+    Option<Severity>,
+);
 
-    pub(crate) fn push(
-        &mut self,
-        node: NodeId,
-        key: &ImmutableString,
-        message: &ImmutableString,
-        severity: Option<Severity>,
-    ) {
+impl<'a> FromIterator<Given<'a>> for Givens {
+    fn from_iter<I: IntoIterator<Item = Given<'a>>>(given: I) -> Self {
+        let given = given.into_iter();
+        let mut g = Givens {
+            texts: Vec::new(),
+            items: Vec::with_capacity(given.size_hint().0),
+        };
+        given.for_each(|one| g.push(one));
+        g
+    }
+}
+
+impl Givens {
+    fn push(&mut self, (node, key, message, severity): Given) {
         let (k, m) = match self.items.last() {
             Some(&(_, k, m, _)) => (self.text(k, key), self.text(m, message)),
             None => (self.add(key), self.add(message)),
@@ -286,11 +293,8 @@ mod tests {
             let mut ahead = Ahead::new(origin.clone());
             for n in 1..=600 {
                 ahead.reported(n, |k| {
-                    let mut g = Givens::with_capacity(k);
-                    for (node, key, message, severity) in (n - k..n).map(given) {
-                        g.push(node, &key, &message, severity);
-                    }
-                    g
+                    let last: Vec<_> = (n - k..n).map(given).collect();
+                    last.iter().map(|(t, key, m, s)| (*t, key, m, *s)).collect()
                 });
             }
             // The other thread is idle: it takes both batches.
@@ -352,11 +356,10 @@ mod tests {
             let key = ImmutableString::from("name");
             for n in 1..=600 {
                 ahead.reported(n, |k| {
-                    let mut g = Givens::with_capacity(k);
-                    for &t in &tables[n - k..n] {
-                        g.push(t, &key, &key, None);
-                    }
-                    g
+                    tables[n - k..n]
+                        .iter()
+                        .map(|&t| (t, &key, &key, None))
+                        .collect()
                 });
             }
             let batches = ahead.batches.clone();

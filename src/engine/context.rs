@@ -6,7 +6,7 @@
 //! `Node` carries the generation of its document, so a handle can only read the
 //! document of the call it was made in.
 
-use super::ahead::{Ahead, Givens, Origin, Run};
+use super::ahead::{Ahead, Origin, Run};
 use crate::estate::{doc::Value as V, Doc, NodeId, ROOT};
 use crate::report::Severity;
 use rhai::{Dynamic, EvalAltResult, ImmutableString, Position};
@@ -200,11 +200,10 @@ pub(crate) fn push_findings(
                 c.findings.push(finding);
                 let n = c.findings.len();
                 c.ahead.reported(n, |k| {
-                    let mut g = Givens::with_capacity(k);
-                    for r in &c.findings[n - k..] {
-                        g.push(r.node, &r.key, &r.message, r.severity);
-                    }
-                    g
+                    c.findings[n - k..]
+                        .iter()
+                        .map(|r| (r.node, &r.key, &r.message, r.severity))
+                        .collect()
                 });
             }
             Ok(first)
