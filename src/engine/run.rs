@@ -7,12 +7,14 @@ use super::context::{CallScope, Node, RawFinding};
 use super::readiness::Subjects;
 use super::rule::Rule;
 use super::schema::Readiness;
-use crate::estate::Doc;
+use crate::estate::{doc::Value, Doc, ROOT};
 use crate::report::{Applied, Failure, FailureKind, Finding, Label};
 use rayon::prelude::*;
 use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Position, Scope};
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 
 /// An estate ready for rules, with its position among the checked files.
 pub struct Estate {
@@ -53,16 +55,34 @@ pub fn evaluate_with_progress(
         .iter()
         .find_map(|r| r.pack.as_ref().and_then(|p| p.readiness.as_ref()));
     let pairs = estates.len() * rules.len();
-    let results: Vec<Outcome> = (0..pairs)
-        .into_par_iter()
-        .map(|i| {
-            let estate = &estates[i / rules.len()];
-            let rule = &rules[i % rules.len()];
-            let out =
-                crate::timings::rule(&rule.id, || run_one(engine, limits, estate, rule, fallback));
-            tick();
-            out
-        })
+    let run = |i: usize| {
+        let estate = &estates[i / rules.len()];
+        let rule = &rules[i % rules.len()];
+        let out =
+            crate::timings::rule(&rule.id, || run_one(engine, limits, estate, rule, fallback));
+        tick();
+        out
+    };
+    // Threads take pairs from one queue, the likely longest first: split in halves,
+    // the list would hand a second thread the pairs after the first few, and a long
+    // pair late in it would start only when the short ones before it were done.
+    let order = longest_first(estates, rules);
+    let next = AtomicUsize::new(0);
+    let slots: Vec<OnceLock<Outcome>> = (0..pairs).map(|_| OnceLock::new()).collect();
+    let take = || {
+        while let Some(&i) = order.get(next.fetch_add(1, Relaxed)) {
+            let _ = slots[i].set(run(i));
+        }
+    };
+    rayon::scope(|s| {
+        for _ in 1..rayon::current_num_threads().min(pairs) {
+            s.spawn(|_| take());
+        }
+        take();
+    });
+    let results: Vec<Outcome> = slots
+        .into_iter()
+        .map(|s| s.into_inner().expect("every pair was taken and run"))
         .collect();
     let mut out = Evaluation::default();
     // Findings are large: each is moved once, into room made once.
@@ -83,6 +103,42 @@ pub fn evaluate_with_progress(
     }
     out.applied.sort();
     out
+}
+
+/// Pair indices (estate-major, as [`evaluate_with_progress`] numbers them), the
+/// likeliest longest first. A rule's guessed length on an estate: for each top-level
+/// value of the estate, its number of entries times the times the rule's text names
+/// it (each `estate.clients` a pass, say). Ties keep their order: the same order in
+/// every run.
+fn longest_first(estates: &[Estate], rules: &[Rule]) -> Vec<usize> {
+    let named: Vec<HashMap<&str, usize>> = rules.iter().map(|r| names(r.source.text())).collect();
+    let mut order: Vec<(usize, usize)> = (0..estates.len() * rules.len())
+        .map(|i| {
+            let (doc, named) = (&estates[i / rules.len()].doc, &named[i % rules.len()]);
+            let weight = match doc.value(ROOT) {
+                Value::Table(top) => top
+                    .iter()
+                    .map(|(key, id)| named.get(key).map_or(0, |n| n * doc.len(id)))
+                    .sum(),
+                _ => 0,
+            };
+            (i, weight)
+        })
+        .collect();
+    order.sort_by_key(|&(_, w)| std::cmp::Reverse(w));
+    order.into_iter().map(|(i, _)| i).collect()
+}
+
+/// How many times each name (a run of letters, digits and `_`) occurs in `text`.
+fn names(text: &str) -> HashMap<&str, usize> {
+    let mut counts = HashMap::new();
+    for word in text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+    {
+        *counts.entry(word).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// A rule call that reported at least this many findings has them resolved on all the
@@ -541,6 +597,97 @@ mod tests {
         assert!(one.contains("no such key") && one.contains("bad c699"));
         assert_eq!(one, on(2));
         assert_eq!(one, on(4));
+    }
+
+    #[test]
+    fn rules_naming_the_largest_arrays_most_often_start_first() {
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        let rules: Vec<Rule> = [
+            ("t/none", "let x = 1;"),
+            ("t/servers", "for s in estate.servers { }"),
+            ("t/clients", "for c in estate.clients { }"),
+            (
+                "t/clients_twice",
+                "for c in estate.clients { } for c in estate[\"clients\"] { }",
+            ),
+            ("t/also_servers", "let n = estate.servers.len();"),
+            // A longer name that contains a key is not that key.
+            ("t/lookalike", "let clients_seen = 0; let serversx = 1;"),
+        ]
+        .iter()
+        .map(|(id, body)| rule_of(&engine, id, body))
+        .collect();
+        let small = "[[servers]]\nname = \"s\"\n[[servers]]\nname = \"t\"\n".to_string();
+        let big = format!("{small}{}", "[[clients]]\nname = \"c\"\n".repeat(5));
+        let estates = [estate_of(small), estate_of(big)];
+        let named = |order: Vec<usize>| -> Vec<String> {
+            let n = rules.len();
+            order
+                .iter()
+                .map(|i| format!("{}:{}", i / n, rules[i % n].id))
+                .collect()
+        };
+        assert_eq!(
+            named(longest_first(&estates, &rules)),
+            [
+                "1:t/clients_twice", // 2 x 5 entries
+                "1:t/clients",       // 5
+                "0:t/servers",       // 2; ties keep their order
+                "0:t/also_servers",
+                "1:t/servers",
+                "1:t/also_servers",
+                "0:t/none",
+                "0:t/clients",
+                "0:t/clients_twice",
+                "0:t/lookalike",
+                "1:t/none",
+                "1:t/lookalike",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_pair_runs_once_and_reports_under_its_own_file_and_rule() {
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        let rules: Vec<Rule> = (0..5)
+            .map(|r| {
+                // Rules of different lengths, so that threads finish them out of order.
+                let body = format!(
+                    "for i in 0..{} {{ }} for c in estate.c {{ fail(c, \"n\", `r{r}`); }}",
+                    (5 - r) * 2000
+                );
+                rule_of(&engine, &format!("t/r{r}"), &body)
+            })
+            .collect();
+        let estates: Vec<Estate> = (0..3)
+            .map(|e| Estate {
+                index: e,
+                ..estate_of("[[c]]\nn = 1\n".repeat(e + 1))
+            })
+            .collect();
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let (findings, failures) =
+                pool.install(|| evaluate(&engine, &limits, &estates, &rules));
+            assert!(failures.is_empty(), "{failures:?}");
+            let got: Vec<(usize, String, String)> = findings
+                .iter()
+                .map(|f| (f.file_index, f.rule.to_string(), f.message.clone()))
+                .collect();
+            let want: Vec<(usize, String, String)> = (0..3)
+                .flat_map(|e| {
+                    (0..5).flat_map(move |r| {
+                        (0..=e).map(move |_| (e, format!("t/r{r}"), format!("r{r}")))
+                    })
+                })
+                .collect();
+            assert_eq!(got, want, "{threads} threads");
+        }
     }
 
     #[test]
