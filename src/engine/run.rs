@@ -106,22 +106,34 @@ pub fn evaluate_with_progress(
 }
 
 /// Pair indices (estate-major, as [`evaluate_with_progress`] numbers them), the
-/// likeliest longest first. A rule's guessed length on an estate: for each top-level
-/// value of the estate, its number of entries times the times the rule's text names
-/// it (each `estate.clients` a pass, say). Ties keep their order: the same order in
-/// every run.
+/// likeliest longest first. A rule's guessed length on an estate: for each of the
+/// estate's largest top-level values, its number of entries times the times the rule's
+/// text names it (each `estate.clients` a pass, say). Ties keep their order: the same
+/// order in every run.
 fn longest_first(estates: &[Estate], rules: &[Rule]) -> Vec<usize> {
+    // Only the largest few values count, so that an estate of a million top-level
+    // keys costs one pass over them, not one per rule.
+    const LARGEST: usize = 16;
+    let largest: Vec<Vec<(&str, usize)>> = estates
+        .iter()
+        .map(|e| {
+            let mut top: Vec<(&str, usize)> = match e.doc.value(ROOT) {
+                Value::Table(top) => top.iter().map(|(k, id)| (k, e.doc.len(id))).collect(),
+                _ => Vec::new(),
+            };
+            top.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+            top.truncate(LARGEST);
+            top
+        })
+        .collect();
     let named: Vec<HashMap<&str, usize>> = rules.iter().map(|r| names(r.source.text())).collect();
     let mut order: Vec<(usize, usize)> = (0..estates.len() * rules.len())
         .map(|i| {
-            let (doc, named) = (&estates[i / rules.len()].doc, &named[i % rules.len()]);
-            let weight = match doc.value(ROOT) {
-                Value::Table(top) => top
-                    .iter()
-                    .map(|(key, id)| named.get(key).map_or(0, |n| n * doc.len(id)))
-                    .sum(),
-                _ => 0,
-            };
+            let (top, named) = (&largest[i / rules.len()], &named[i % rules.len()]);
+            let weight = top
+                .iter()
+                .map(|(key, n)| named.get(key).map_or(0, |times| times.saturating_mul(*n)))
+                .fold(0usize, usize::saturating_add);
             (i, weight)
         })
         .collect();
@@ -645,6 +657,25 @@ mod tests {
                 "1:t/lookalike",
             ]
         );
+    }
+
+    #[test]
+    fn only_an_estate_s_largest_top_level_values_weigh_a_rule() {
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        let rules: Vec<Rule> = [
+            ("t/last", "estate.t19"),
+            ("t/first", "estate.t0"),
+            ("t/big", "estate.big"),
+        ]
+        .iter()
+        .map(|(id, body)| rule_of(&engine, id, body))
+        .collect();
+        // `big` and the first fifteen one-key tables are the sixteen that count.
+        let mut text: String = (0..20).map(|i| format!("t{i} = {{ k = 1 }}\n")).collect();
+        text.push_str("big = [1, 2, 3]\n");
+        let order = longest_first(&[estate_of(text)], &rules);
+        assert_eq!(order, [2, 1, 0]);
     }
 
     #[test]
