@@ -3,7 +3,7 @@
 //! same generated estates, in one run.
 //!
 //! ```sh
-//! cargo build --release --workspace --examples
+//! cargo build --release --workspace --bins --examples
 //! cargo run --release -p preflight-bench -- --sizes 10000,100000,1000000 --runs 5
 //! ```
 //!
@@ -611,6 +611,23 @@ fn main() {
     let a = args();
     let bin = |name: &str| a.bin.join(name).to_string_lossy().to_string();
     let preflight = bin("preflight");
+    // Name the build step rather than fail on the first program that is not there.
+    let needed: &[&str] = match (a.lsp, a.import) {
+        (false, None) => &["preflight", "examples/gen_estate", "floor", "rego"],
+        _ => &["preflight", "examples/gen_estate"],
+    };
+    let missing: Vec<String> = needed
+        .iter()
+        .map(|n| bin(n))
+        .filter(|p| !std::path::Path::new(p).is_file())
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "not built: {}\nbuild them first: cargo build --release --workspace --bins --examples",
+            missing.join(", ")
+        );
+        std::process::exit(2);
+    }
     let pack = a
         .root
         .join("bench/rules/bench")
