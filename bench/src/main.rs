@@ -95,19 +95,21 @@ fn evaluation_speedup(cmd: &[String], runs: usize) -> Turns {
     let (one, two) = (with_jobs("1"), with_jobs("2"));
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let (mut ratio, mut machine, mut share) = (Vec::new(), Vec::new(), Vec::new());
+    let mut memory = Vec::new();
     for _ in 0..runs {
         let (x, y) = (
             phase_seconds(&one, "evaluate"),
             phase_seconds(&two, "evaluate"),
         );
-        let m = machine_speedup(x);
+        let m = machine_speedup(x, Work::Registers);
+        memory.push(memory_speedup(x));
         a.push(x);
         b.push(y);
         ratio.push(x / y);
         machine.push(m);
         share.push(x / y / m);
     }
-    for v in [&mut ratio, &mut machine, &mut share] {
+    for v in [&mut ratio, &mut machine, &mut share, &mut memory] {
         v.sort_by(|a, b| a.total_cmp(b));
     }
     Turns {
@@ -116,6 +118,7 @@ fn evaluation_speedup(cmd: &[String], runs: usize) -> Turns {
         ratio,
         machine,
         share,
+        memory,
     }
 }
 
@@ -126,40 +129,85 @@ struct Turns {
     ratio: Vec<f64>,
     machine: Vec<f64>,
     share: Vec<f64>,
+    /// The machine's on memory-bound work of the same length ([`Work::Memory`]).
+    memory: Vec<f64>,
 }
 
-/// How much faster two threads finish a fixed amount of work that needs nothing
-/// from each other (integer mixing in registers: no memory, no locks) than one
-/// thread does, measured now, the work sized to take about `seconds` on one thread.
-/// Both threads are running before the clock starts and spin rather than sleep, so
-/// no start-up or wake-up is timed: no program's speed-up on two threads can beat
-/// this for long. On a shared or virtual 2-core machine it moves from moment to
+/// What [`machine_speedup`] runs on each thread.
+#[derive(Clone, Copy)]
+enum Work {
+    /// Integer mixing in registers: no memory, no locks.
+    Registers,
+    /// One read per 64-byte line through a buffer of the thread's own, larger than the
+    /// caches: a pass over the estate's nodes at its most memory-bound.
+    Memory,
+}
+
+/// Words in each [`Work::Memory`] buffer: 32 MiB.
+const BUFFER_WORDS: usize = 4 << 20;
+
+/// `steps` of `work` as thread `who` (0 or 1) does them.
+fn work(work: Work, steps: u64, who: usize) -> u64 {
+    use std::hint::black_box;
+    match work {
+        Work::Registers => {
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            for i in 0..steps {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x = x.wrapping_add(black_box(i));
+            }
+            x
+        }
+        Work::Memory => {
+            static BUFFERS: std::sync::OnceLock<[Vec<u64>; 2]> = std::sync::OnceLock::new();
+            let buffers = BUFFERS.get_or_init(|| {
+                let fill = |k: u64| (0..BUFFER_WORDS as u64).map(|i| i ^ k).collect();
+                [fill(1), fill(2)]
+            });
+            let v = &buffers[who];
+            let (mut sum, mut i) = (0u64, 0usize);
+            for _ in 0..steps {
+                sum = sum.wrapping_add(v[i]);
+                i += 8;
+                if i >= v.len() {
+                    i = 0;
+                }
+            }
+            sum
+        }
+    }
+}
+
+/// How much faster two threads finish a fixed amount of `kind` of work that needs
+/// nothing from each other than one thread does, measured now, the work sized to take
+/// about `seconds` on one thread. Both threads are running before the clock starts and
+/// spin rather than sleep, so no start-up or wake-up is timed. For register work no
+/// program's speed-up can beat this for long; memory-bound work shares the memory
+/// bus and caches too. On a shared or virtual 2-core machine it moves from moment to
 /// moment (a sibling hardware thread, time the host takes back), and beside each of
 /// preflight's it tells the code's share of a miss from the machine's.
-fn machine_speedup(seconds: f64) -> f64 {
+fn machine_speedup(seconds: f64, kind: Work) -> f64 {
     use std::hint::{black_box, spin_loop};
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-    fn mix(steps: u64) -> u64 {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for i in 0..steps {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x = x.wrapping_add(black_box(i));
-        }
-        x
-    }
-    static STEPS_PER_SECOND: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    let rate = *STEPS_PER_SECOND.get_or_init(|| {
+    static STEPS_PER_SECOND: [std::sync::OnceLock<f64>; 2] =
+        [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    let rate = *STEPS_PER_SECOND[kind as usize].get_or_init(|| {
+        let n = match kind {
+            Work::Registers => 50_000_000,
+            Work::Memory => 10_000_000,
+        };
+        black_box(work(kind, n / 10, 0));
         let t = Instant::now();
-        black_box(mix(50_000_000));
-        50_000_000.0 / t.elapsed().as_secs_f64()
+        black_box(work(kind, n, 0));
+        n as f64 / t.elapsed().as_secs_f64()
     });
     let steps = ((seconds * rate) as u64).max(1_000_000) & !1;
     let (ready, done) = (AtomicUsize::new(0), AtomicBool::new(false));
     // Each thread warms up, then waits for the other by spinning.
-    let start = || {
-        black_box(mix(steps / 8));
+    let start = |who: usize| {
+        black_box(work(kind, steps / 8, who));
         ready.fetch_add(1, SeqCst);
         while ready.load(SeqCst) < 2 {
             spin_loop();
@@ -167,22 +215,41 @@ fn machine_speedup(seconds: f64) -> f64 {
     };
     let two = std::thread::scope(|s| {
         s.spawn(|| {
-            start();
-            black_box(mix(steps / 2));
+            start(1);
+            black_box(work(kind, steps / 2, 1));
             done.store(true, SeqCst);
         });
-        start();
+        start(0);
         let t = Instant::now();
-        black_box(mix(steps / 2));
+        black_box(work(kind, steps / 2, 0));
         while !done.load(SeqCst) {
             spin_loop();
         }
         t.elapsed().as_secs_f64()
     });
     let t = Instant::now();
-    black_box(mix(steps));
+    black_box(work(kind, steps, 0));
     t.elapsed().as_secs_f64() / two
 }
+
+/// [`machine_speedup`] of [`Work::Memory`], measured in a child process: a child's
+/// peak RSS counts from this process's (see [`export_csv`]), and the buffers would
+/// raise it above preflight's.
+fn memory_speedup(seconds: f64) -> f64 {
+    let me = std::env::current_exe().expect("the bench's own path");
+    let out = Command::new(me)
+        .args([MEMORY_SPEEDUP, &seconds.to_string()])
+        .output()
+        .expect("the bench runs itself");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("no speed-up from {MEMORY_SPEEDUP}: {out:?}"))
+}
+
+/// The argument that makes this program print [`machine_speedup`] of [`Work::Memory`]
+/// for work of the given seconds, and nothing else.
+const MEMORY_SPEEDUP: &str = "--machine-memory-speedup";
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -608,6 +675,13 @@ fn lsp_mode(a: &Args, preflight: &str, dir: &Path) {
 }
 
 fn main() {
+    if let [_, flag, seconds] = &std::env::args().collect::<Vec<_>>()[..] {
+        if flag == MEMORY_SPEEDUP {
+            let seconds = seconds.parse().expect("seconds");
+            println!("{}", machine_speedup(seconds, Work::Memory));
+            return;
+        }
+    }
     let a = args();
     let bin = |name: &str| a.bin.join(name).to_string_lossy().to_string();
     let preflight = bin("preflight");
@@ -787,25 +861,26 @@ fn main() {
             // ranged from 1.0× to 3.3×): five times as many pairs, and their quartiles.
             let pairs = 5 * a.runs;
             println!("Rule evaluation alone, measured inside the process (`--timings`), 1 and 2 threads in turn, {pairs} pairs:\n");
-            println!("| command | `--jobs 1` | `--jobs 2` | speed-up (median of pairs) | quartiles of pairs | the machine's, same turns (median; quartiles) | preflight's ÷ the machine's, per turn (median; quartiles) |\n|---|---:|---:|---:|---:|---:|---:|");
+            println!("| command | `--jobs 1` | `--jobs 2` | speed-up (median of pairs) | quartiles of pairs | the machine's, same turns (median; quartiles) | preflight's ÷ the machine's, per turn (median; quartiles) | the machine's on memory-bound work, same turns (median; quartiles) |\n|---|---:|---:|---:|---:|---:|---:|---:|");
             for (label, cmd) in [("a", &cmd_a), ("a2", &cmd_a2), ("e", &cmd_e)] {
                 let t = evaluation_speedup(cmd, pairs);
                 let q = |v: &[f64], f: usize| v[(v.len() - 1) * f / 4];
                 let spread =
                     |v: &[f64]| format!("{:.2}×; {:.2}×–{:.2}×", q(v, 2), q(v, 1), q(v, 3));
                 println!(
-                    "| ({label}) | {:.4} s | {:.4} s | {:.2}× | {:.2}×–{:.2}× | {} | {} |",
+                    "| ({label}) | {:.4} s | {:.4} s | {:.2}× | {:.2}×–{:.2}× | {} | {} | {} |",
                     t.one,
                     t.two,
                     q(&t.ratio, 2),
                     q(&t.ratio, 1),
                     q(&t.ratio, 3),
                     spread(&t.machine),
-                    spread(&t.share)
+                    spread(&t.share),
+                    spread(&t.memory)
                 );
             }
             println!();
-            println!("The machine's speed-up: two threads against one on work of the same length that needs no memory and no other thread, both threads already running (`machine_speedup` in `bench/src/main.rs`), measured right after each pair, so each pair can be read against what the machine gave two threads at that moment.\n");
+            println!("The machine's speed-up: two threads against one on work of the same length that needs no memory and no other thread, both threads already running (`machine_speedup` in `bench/src/main.rs`), measured right after each pair, so each pair can be read against what the machine gave two threads at that moment. On memory-bound work (each thread reading one word per cache line through 32 MiB of its own) the two threads also share the memory bus: a pass over the estate's nodes lies between the two.\n");
             // 1,000 estates of 100 clients against one of the same total size.
             let many = dir.join("many");
             std::fs::create_dir_all(&many).unwrap();
