@@ -1,5 +1,6 @@
-//! Parallel evaluation: every (estate, rule) pair on rayon, errors turned into
-//! located failures, raw findings resolved into spans, paths and readiness subjects.
+//! Parallel evaluation: every (estate, rule) pair on rayon's threads, longest first,
+//! errors turned into located failures, raw findings resolved into spans, paths and
+//! readiness subjects.
 
 use super::ahead::{begin, Begun, Origin, Run, BATCH, FAR, NEAR};
 use super::budget::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
@@ -63,23 +64,24 @@ pub fn evaluate_with_progress(
         tick();
         out
     };
-    // Threads take pairs from one queue, the likely longest first: split in halves,
-    // the list would hand a second thread the pairs after the first few, and a long
-    // pair late in it would start only when the short ones before it were done.
+    // Every thread of the pool takes pairs from one queue, the likeliest longest first:
+    // split in halves, the list would hand a second thread the pairs after the first
+    // few, and a long pair late in it would start only when the short ones before it
+    // were done. A pair is never a job another thread can steal, so a thread that
+    // helps others (below, or waiting in a join) never starts a rule call on top of
+    // its own.
     let order = longest_first(estates, rules);
     let next = AtomicUsize::new(0);
     let slots: Vec<OnceLock<Outcome>> = (0..pairs).map(|_| OnceLock::new()).collect();
     let take = || {
         while let Some(&i) = order.get(next.fetch_add(1, Relaxed)) {
             let _ = slots[i].set(run(i));
+            // Before a shorter pair, help the longer calls still running: the parts of
+            // their passes, their findings to begin.
+            while let Some(rayon::Yield::Executed) = rayon::yield_now() {}
         }
     };
-    rayon::scope(|s| {
-        for _ in 1..rayon::current_num_threads().min(pairs) {
-            s.spawn(|_| take());
-        }
-        take();
-    });
+    rayon::broadcast(|_| take());
     let results: Vec<Outcome> = slots
         .into_iter()
         .map(|s| s.into_inner().expect("every pair was taken and run"))
@@ -718,6 +720,61 @@ mod tests {
                 })
                 .collect();
             assert_eq!(got, want, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn evaluations_at_once_on_one_pool_each_report_what_they_report_alone() {
+        // Threads between pairs help whatever the pool holds, another evaluation's
+        // calls and passes among it.
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        let text: String = (0..20_000)
+            .map(|i| {
+                format!(
+                    "[[c]]\nn = {i}\nos = \"{}\"\n",
+                    if i % 7 == 0 { "old" } else { "new" }
+                )
+            })
+            .collect();
+        let estates = [estate_of(text)];
+        let rules: Vec<Rule> = [
+            (
+                "t/query",
+                "fail(estate.c.select(\"os\", \"old\"), \"os\", \"old\");",
+            ),
+            (
+                "t/loop",
+                "for i in 0..20 { let c = estate.c[i * 1000]; fail(c, \"n\", `n ${c.n}`); }",
+            ),
+            ("t/short", "fail(estate.c[0], \"n\", \"first\");"),
+        ]
+        .iter()
+        .map(|(id, body)| rule_of(&engine, id, body))
+        .collect();
+        let show = |(findings, failures): (Vec<Finding>, Vec<Failure>)| {
+            assert!(failures.is_empty(), "{failures:?}");
+            let shown = |f: &Finding| format!("{} {} {} {:?}", f.rule, f.path, f.message, f.span);
+            findings.iter().map(shown).collect::<Vec<_>>().join("\n")
+        };
+        let (a, b) = (&rules[..2], &rules[1..]);
+        let alone = (
+            show(evaluate(&engine, &limits, &estates, a)),
+            show(evaluate(&engine, &limits, &estates, b)),
+        );
+        assert!(alone.0.contains("n 19000") && alone.1.contains("first"));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        for _ in 0..3 {
+            let together = pool.install(|| {
+                rayon::join(
+                    || show(evaluate(&engine, &limits, &estates, a)),
+                    || show(evaluate(&engine, &limits, &estates, b)),
+                )
+            });
+            assert_eq!(together, alone);
         }
     }
 
