@@ -466,6 +466,14 @@ mod tests {
         .unwrap()
     }
 
+    /// Rules `(id, body)` compiled for `engine`, in order.
+    fn rules_of(engine: &Engine, bodies: &[(&str, &str)]) -> Vec<Rule> {
+        bodies
+            .iter()
+            .map(|(id, body)| rule_of(engine, id, body))
+            .collect()
+    }
+
     #[test]
     fn a_panic_inside_a_native_helper_is_that_rule_s_failure() {
         let limits = Limits::default();
@@ -617,21 +625,21 @@ mod tests {
     fn rules_naming_the_largest_arrays_most_often_start_first() {
         let limits = Limits::default();
         let engine = crate::engine::sandbox::build(&limits, false);
-        let rules: Vec<Rule> = [
-            ("t/none", "let x = 1;"),
-            ("t/servers", "for s in estate.servers { }"),
-            ("t/clients", "for c in estate.clients { }"),
-            (
-                "t/clients_twice",
-                "for c in estate.clients { } for c in estate[\"clients\"] { }",
-            ),
-            ("t/also_servers", "let n = estate.servers.len();"),
-            // A longer name that contains a key is not that key.
-            ("t/lookalike", "let clients_seen = 0; let serversx = 1;"),
-        ]
-        .iter()
-        .map(|(id, body)| rule_of(&engine, id, body))
-        .collect();
+        let rules = rules_of(
+            &engine,
+            &[
+                ("t/none", "let x = 1;"),
+                ("t/servers", "for s in estate.servers { }"),
+                ("t/clients", "for c in estate.clients { }"),
+                (
+                    "t/clients_twice",
+                    "for c in estate.clients { } for c in estate[\"clients\"] { }",
+                ),
+                ("t/also_servers", "let n = estate.servers.len();"),
+                // A longer name that contains a key is not that key.
+                ("t/lookalike", "let clients_seen = 0; let serversx = 1;"),
+            ],
+        );
         let small = "[[servers]]\nname = \"s\"\n[[servers]]\nname = \"t\"\n".to_string();
         let big = format!("{small}{}", "[[clients]]\nname = \"c\"\n".repeat(5));
         let estates = [estate_of(small), estate_of(big)];
@@ -665,14 +673,14 @@ mod tests {
     fn only_an_estate_s_largest_top_level_values_weigh_a_rule() {
         let limits = Limits::default();
         let engine = crate::engine::sandbox::build(&limits, false);
-        let rules: Vec<Rule> = [
-            ("t/last", "estate.t19"),
-            ("t/first", "estate.t0"),
-            ("t/big", "estate.big"),
-        ]
-        .iter()
-        .map(|(id, body)| rule_of(&engine, id, body))
-        .collect();
+        let rules = rules_of(
+            &engine,
+            &[
+                ("t/last", "estate.t19"),
+                ("t/first", "estate.t0"),
+                ("t/big", "estate.big"),
+            ],
+        );
         // `big` and the first fifteen one-key tables are the sixteen that count.
         let mut text: String = (0..20).map(|i| format!("t{i} = {{ k = 1 }}\n")).collect();
         text.push_str("big = [1, 2, 3]\n");
@@ -738,20 +746,20 @@ mod tests {
             })
             .collect();
         let estates = [estate_of(text)];
-        let rules: Vec<Rule> = [
-            (
-                "t/query",
-                "fail(estate.c.select(\"os\", \"old\"), \"os\", \"old\");",
-            ),
-            (
-                "t/loop",
-                "for i in 0..20 { let c = estate.c[i * 1000]; fail(c, \"n\", `n ${c.n}`); }",
-            ),
-            ("t/short", "fail(estate.c[0], \"n\", \"first\");"),
-        ]
-        .iter()
-        .map(|(id, body)| rule_of(&engine, id, body))
-        .collect();
+        let rules = rules_of(
+            &engine,
+            &[
+                (
+                    "t/query",
+                    "fail(estate.c.select(\"os\", \"old\"), \"os\", \"old\");",
+                ),
+                (
+                    "t/loop",
+                    "for i in 0..20 { let c = estate.c[i * 1000]; fail(c, \"n\", `n ${c.n}`); }",
+                ),
+                ("t/short", "fail(estate.c[0], \"n\", \"first\");"),
+            ],
+        );
         let show = |(findings, failures): (Vec<Finding>, Vec<Failure>)| {
             assert!(failures.is_empty(), "{failures:?}");
             let shown = |f: &Finding| format!("{} {} {} {:?}", f.rule, f.path, f.message, f.span);
