@@ -4,6 +4,11 @@
 
 use rhai::{Engine, AST};
 
+/// Whether `c` can be part of a name in a script (a function's, a variable's).
+pub(crate) fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
 /// Functions the language provides as keywords rather than registered functions.
 const KEYWORD_FUNCTIONS: &[&str] = &[
     "print",
@@ -79,7 +84,7 @@ pub(crate) fn unknown_calls(
         };
         if let Some((call, pos)) = call {
             let name = call.name.as_str();
-            if name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            if name.chars().all(is_name_char) {
                 calls.push((name.to_string(), *pos));
             }
         }

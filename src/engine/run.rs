@@ -4,6 +4,7 @@
 
 use super::ahead::{begin, Begun, Origin, Run, BATCH, FAR, NEAR};
 use super::budget::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
+use super::calls::is_name_char;
 use super::context::{CallScope, Node, RawFinding};
 use super::readiness::Subjects;
 use super::rule::Rule;
@@ -143,11 +144,11 @@ fn longest_first(estates: &[Estate], rules: &[Rule]) -> Vec<usize> {
     order.into_iter().map(|(i, _)| i).collect()
 }
 
-/// How many times each name (a run of letters, digits and `_`) occurs in `text`.
+/// How many times each name (a run of [`is_name_char`]s) occurs in `text`.
 fn names(text: &str) -> HashMap<&str, usize> {
     let mut counts = HashMap::new();
     for word in text
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .split(|c: char| !is_name_char(c))
         .filter(|w| !w.is_empty())
     {
         *counts.entry(word).or_insert(0) += 1;
@@ -316,9 +317,7 @@ fn call_site(rule: &Rule, pos: Position) -> CallSite {
     let line = pos.line()?;
     let start = rule.source.offset_of(line, pos.position().unwrap_or(1));
     let text = &rule.source.text()[start..];
-    let len = text
-        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .unwrap_or(text.len());
+    let len = text.find(|c: char| !is_name_char(c)).unwrap_or(text.len());
     Some((rule.source.clone(), start..start + len))
 }
 
