@@ -146,10 +146,10 @@ enum Work {
 /// Words in each [`Work::Memory`] buffer: 32 MiB.
 const BUFFER_WORDS: usize = 4 << 20;
 
-/// `steps` of `work` as thread `who` (0 or 1) does them.
-fn work(work: Work, steps: u64, who: usize) -> u64 {
+/// `steps` of `kind` of work as thread `who` (0 or 1) does them.
+fn work(kind: Work, steps: u64, who: usize) -> u64 {
     use std::hint::black_box;
-    match work {
+    match kind {
         Work::Registers => {
             let mut x = 0x9e37_79b9_7f4a_7c15u64;
             for i in 0..steps {
