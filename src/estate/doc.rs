@@ -6,6 +6,7 @@
 //! run's memory, so a node is 24 bytes: what does not fit (numbers, decoded strings,
 //! table entries, array items, long keys) lives in side vectors the node indexes.
 
+use super::columns::{Column, ColumnId, Columns};
 use super::source::Source;
 use super::values::Values;
 use rhai::ImmutableString;
@@ -76,12 +77,19 @@ pub struct NodeData {
     key_delta: i16,
     pub parent: NodeId,
     /// The interned key, for nodes under a key.
-    key: u32,
+    pub(super) key: u32,
 }
 
 impl NodeData {
     pub fn seg(&self) -> Seg {
         self.seg
+    }
+    pub(super) fn kind(&self) -> Kind {
+        self.kind
+    }
+    /// As [`Doc::number`].
+    pub(super) fn number(&self) -> Option<u32> {
+        (self.kind == Kind::Raw && self.data != 0).then_some(self.data)
     }
 }
 
@@ -108,7 +116,7 @@ pub struct Entries<'d> {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Kids<'d> {
+pub(super) enum Kids<'d> {
     Consecutive(NodeId, u32),
     Listed(&'d [NodeId]),
 }
@@ -120,7 +128,7 @@ impl<'d> Kids<'d> {
             Kids::Listed(ids) => ids.len(),
         }
     }
-    fn ids(self) -> impl Iterator<Item = NodeId> + 'd {
+    pub(super) fn ids(self) -> impl Iterator<Item = NodeId> + 'd {
         let (range, list) = match self {
             Kids::Consecutive(first, n) => (first..first + n, &[][..]),
             Kids::Listed(ids) => (0..0, ids),
@@ -329,7 +337,7 @@ impl Arena {
         (n.kind == Kind::Array).then(|| &mut self.arrays[n.data as usize])
     }
 
-    fn kids(&self, id: NodeId) -> Option<Kids<'_>> {
+    pub(super) fn kids(&self, id: NodeId) -> Option<Kids<'_>> {
         let n = &self.nodes[id as usize];
         (n.kind == Kind::Table).then(|| {
             let (at, len) = self.tables[n.data as usize];
@@ -437,7 +445,7 @@ fn push_index<T>(v: &mut Vec<T>, item: T) -> u32 {
 
 /// A key as numbered in one document ([`Doc::key_id`]); meaningless in another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct KeyId(u32);
+pub struct KeyId(pub(super) u32);
 
 /// One parsed estate file.
 #[derive(Debug)]
@@ -449,6 +457,7 @@ pub struct Doc {
     /// Key indexes of large tables, by table node (fast seeded hashers: read on
     /// every property look-up in such a table).
     big: hashbrown::HashMap<NodeId, hashbrown::HashMap<u32, NodeId>>,
+    columns: Columns,
 }
 
 static GENERATION: AtomicU32 = AtomicU32::new(1);
@@ -468,11 +477,13 @@ impl Doc {
                 (id, index)
             })
             .collect();
+        let columns = Columns::build(&arena);
         Doc {
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
             source,
             arena,
             big,
+            columns,
         }
     }
 
@@ -663,8 +674,41 @@ impl Doc {
     /// equal exactly when their numbers are, and a string equal to a numbered text
     /// may still have none, so a string without a number is compared by its text.
     pub fn number(&self, id: NodeId) -> Option<u32> {
-        let n = &self.arena.nodes[id as usize];
-        (n.kind == Kind::Raw && n.data != 0).then_some(n.data)
+        self.arena.nodes[id as usize].number()
+    }
+
+    /// The text of the strings numbered `n`.
+    pub fn number_text(&self, n: u32) -> Option<&str> {
+        let texts = self.arena.values.texts();
+        texts.get((n as usize).checked_sub(1)?).map(|t| &t[..])
+    }
+
+    /// The column of `key` over the items of array `array`, if it has one
+    /// ([`Columns`]): a pass over the array testing that key reads it by position.
+    pub fn column_of(&self, array: NodeId, key: KeyId) -> Option<ColumnId> {
+        self.columns.find(array, key.0)
+    }
+
+    pub fn column(&self, id: ColumnId) -> Column<'_> {
+        self.columns.get(id)
+    }
+
+    /// How many cells the document's columns hold, against how many nodes it has.
+    #[cfg(test)]
+    pub(super) fn column_cells(&self) -> (usize, usize) {
+        (self.columns.cells(), self.arena.nodes.len())
+    }
+
+    #[cfg(test)]
+    pub(super) fn arena(&self) -> &Arena {
+        &self.arena
+    }
+
+    /// The same document without columns: every pass reads nodes, as tests compare.
+    #[cfg(test)]
+    pub(crate) fn without_columns(mut self) -> Self {
+        self.columns = Columns::default();
+        self
     }
 
     /// The number of `text`, if some string of the document has it; without one, no

@@ -1,6 +1,8 @@
 //! Estates: reading files, parsing TOML with spans, and the node arena rules read
-//! (`values` numbers the strings that repeat, so passes compare numbers).
+//! (`values` numbers the strings that repeat, so passes compare numbers; `columns` lays
+//! those numbers out by key for large arrays of tables, so passes read two bytes an entry).
 
+pub mod columns;
 pub mod doc;
 pub mod load;
 pub mod path;
