@@ -7,6 +7,7 @@ use super::budget::{self, Lent, Meter, ThisCall};
 use super::context::{current_doc, to_dynamic, with_doc, Node, RhaiResult};
 use super::helpers;
 use super::strmap::StrMap;
+use crate::estate::columns::{Cell, Column, ColumnId};
 use crate::estate::{doc::Value as V, Doc, KeyId, NodeId};
 use rhai::{Array, Dynamic, ImmutableString};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -422,6 +423,11 @@ pub(crate) struct Memo<'d> {
     seen: hashbrown::HashMap<(usize, &'d str), (usize, bool)>,
     /// The same by the text's number ([`Doc::number`]): units to charge, and the answer.
     numbered: hashbrown::HashMap<(usize, u32), (u64, bool)>,
+    /// In a pass over columns, the answers of every filter by number, dense: per
+    /// filter, indexed by number, 0 when not found yet, else 1 + the units to charge,
+    /// shifted past the answer bit. Numbers are few ([`Doc::numbers`]), and such a
+    /// pass looks one up per entry.
+    dense: Option<Vec<Vec<u64>>>,
     /// At most this many are kept: a key whose values all differ gains nothing.
     room: usize,
     at: Vec<u32>,
@@ -432,6 +438,7 @@ impl Default for Memo<'_> {
         Memo {
             seen: hashbrown::HashMap::new(),
             numbered: hashbrown::HashMap::new(),
+            dense: None,
             room: 1 << 10,
             at: Vec::new(),
         }
@@ -471,22 +478,67 @@ impl<'d> Memo<'d> {
         words: &Words,
         v: NodeId,
     ) -> Option<(u64, bool)> {
-        let number = doc.number(v).filter(|_| self.room > 0);
-        if let Some(&answer) = number.and_then(|n| self.numbered.get(&(filter, n))) {
-            return Some(answer);
+        if let Some(n) = doc.number(v).filter(|_| self.room > 0) {
+            return self.search_number(doc, filter, words, n);
         }
         let s = doc.str_of(v)?;
-        let (tried, hit) = match number {
-            // Known by number from now on: the text memo is not needed.
-            Some(_) => words.find(s),
-            None => self.find(filter, words, s),
-        };
-        // A unit per word tried, as `has_words` charges.
-        let answer = (tried as u64 * scan_cost(s), hit);
-        if let Some(n) = number.filter(|_| self.numbered.len() < self.room) {
-            self.numbered.insert((filter, n), answer);
+        let (tried, hit) = self.find(filter, words, s);
+        Some((tried as u64 * scan_cost(s), hit))
+    }
+
+    /// [`Memo::search`] in the string numbered `n`, remembered by its number.
+    fn search_number(
+        &mut self,
+        doc: &'d Doc,
+        filter: usize,
+        words: &Words,
+        n: u32,
+    ) -> Option<(u64, bool)> {
+        if let Some(answer) = self.answer(filter, n) {
+            return Some(answer);
         }
-        Some(answer)
+        let s = doc.number_text(n)?;
+        let (tried, hit) = words.find(s);
+        // A unit per word tried, as `has_words` charges.
+        let units = tried as u64 * scan_cost(s);
+        self.keep(doc, filter, n, units, hit);
+        Some((units, hit))
+    }
+
+    /// Filter `filter`'s answer for the string numbered `n`, if kept: units to charge,
+    /// and whether the value matched.
+    #[inline]
+    fn answer(&self, filter: usize, n: u32) -> Option<(u64, bool)> {
+        let Some(dense) = &self.dense else {
+            return self.numbered.get(&(filter, n)).copied();
+        };
+        let packed = *dense.get(filter)?.get(n as usize)?;
+        (packed != 0).then(|| ((packed >> 1) - 1, packed & 1 == 1))
+    }
+
+    /// Keeps filter `filter`'s answer for the string numbered `n` in `doc`.
+    fn keep(&mut self, doc: &Doc, filter: usize, n: u32, units: u64, hit: bool) {
+        if self.room == 0 {
+            return;
+        }
+        let Some(dense) = &mut self.dense else {
+            if self.numbered.len() < self.room {
+                self.numbered.insert((filter, n), (units, hit));
+            }
+            return;
+        };
+        if dense.len() <= filter {
+            dense.resize(filter + 1, Vec::new());
+        }
+        let answers = &mut dense[filter];
+        if answers.is_empty() {
+            answers.resize(doc.numbers(), 0);
+        }
+        // Units beyond this would not fit beside the answer bit; none are that many.
+        let units = units.min(u64::MAX >> 2);
+        if let Some(slot) = answers.get_mut(n as usize) {
+            *slot = (units + 1) << 1 | u64::from(hit);
+        }
     }
 }
 
@@ -496,6 +548,8 @@ impl<'d> Memo<'d> {
 pub(crate) struct Prep {
     key: Option<KeyId>,
     number: Option<u32>,
+    /// The key's column over the base array's items ([`Doc::column_of`]).
+    column: Option<ColumnId>,
 }
 
 impl Query {
@@ -561,53 +615,40 @@ impl Query {
     /// The filters as `doc` numbers them (their keys, and string values), found once
     /// for a pass over entries.
     fn prep(&self, doc: &Doc) -> Vec<Prep> {
+        let array = match self.base {
+            Base::Children(id) => Some(id),
+            _ => None,
+        };
         self.filters
             .iter()
-            .map(|f| Prep {
-                key: doc.key_id(&f.key),
-                number: match &f.value {
-                    Want::Str(w) => doc.number_of(w),
-                    _ => None,
-                },
+            .map(|f| {
+                let key = doc.key_id(&f.key);
+                Prep {
+                    key,
+                    number: match &f.value {
+                        Want::Str(w) => doc.number_of(w),
+                        _ => None,
+                    },
+                    column: array.zip(key).and_then(|(a, k)| doc.column_of(a, k)),
+                }
             })
             .collect()
     }
 
-    /// Whether entry `id` passes every filter; `keys` are [`Query::prep`] for `doc`,
-    /// and `memo` what the pass remembers from the entries before.
+    /// Whether entry `id`, the `pos`th of the base, passes every filter; `keys` are
+    /// [`Query::prep`] for `doc`, and `memo` what the pass remembers from the entries
+    /// before.
     fn matches<'d>(
         &self,
         doc: &'d Doc,
         keys: &[Prep],
         id: NodeId,
+        pos: usize,
         meter: &mut impl Meter,
         memo: &mut Memo<'d>,
     ) -> RhaiResult<bool> {
-        if memo.at.len() < keys.len() {
-            memo.at.resize(keys.len(), 0);
-        }
         for (i, (f, prep)) in self.filters.iter().zip(keys).enumerate() {
-            let found = prep
-                .key
-                .and_then(|k| doc.get_key_at(id, k, &mut memo.at[i]));
-            let hit = match found {
-                None => false,
-                Some(v) => match (&f.words, &f.set) {
-                    (Some(words), _) => match memo.search(doc, i, words, v) {
-                        None => false,
-                        Some((units, hit)) => {
-                            meter.charge(units)?;
-                            hit
-                        }
-                    },
-                    (None, Some(set)) => {
-                        meter.charge(set.rest.len() as u64)?;
-                        set.contains(doc, v)
-                    }
-                    (None, None) => f.value.eq(doc, v, prep.number),
-                },
-            };
-            if hit != f.keep_equal {
+            if f.test(doc, i, prep, id, pos, meter, memo)? != f.keep_equal {
                 return Ok(false);
             }
         }
@@ -622,18 +663,80 @@ impl Query {
         with_doc(self.generation, |doc| {
             let base = self.base_ids(doc);
             let keys = self.prep(doc);
-            let mut i = 0;
             let mut memo = Memo::default();
-            while let Some(id) = base.get(i) {
-                self.fetch_ahead(doc, &base, i);
-                i += 1;
-                budget::charge(1)?;
-                if self.matches(doc, &keys, id, &mut ThisCall, &mut memo)? && !f(doc, id) {
+            let all = 0..base.len();
+            self.scan(doc, &keys, &base, all, &mut ThisCall, &mut memo, |id| {
+                f(doc, id)
+            })
+        })
+    }
+
+    /// Tests the base's entries at positions `range` in order, a unit charged for
+    /// each, and calls `f` with each match until it returns false. When every filter's
+    /// key has a column ([`Doc::column_of`]), an entry's node is read only for a value
+    /// its column does not hold.
+    #[allow(clippy::too_many_arguments)]
+    fn scan<'d>(
+        &self,
+        doc: &'d Doc,
+        keys: &[Prep],
+        base: &BaseIds,
+        range: std::ops::Range<usize>,
+        meter: &mut impl Meter,
+        memo: &mut Memo<'d>,
+        mut f: impl FnMut(NodeId) -> bool,
+    ) -> RhaiResult<()> {
+        let columns: Option<Vec<Column<'d>>> = keys
+            .iter()
+            .map(|p| p.column.map(|c| doc.column(c)))
+            .collect();
+        let Some(columns) = columns.filter(|c| !c.is_empty() && memo.room > 0) else {
+            for pos in range {
+                let Some(id) = base.get(pos) else { break };
+                self.fetch_ahead(doc, base, pos);
+                meter.charge(1)?;
+                if self.matches(doc, keys, id, pos, meter, memo)? && !f(id) {
                     break;
                 }
             }
-            Ok(())
-        })
+            return Ok(());
+        };
+        memo.dense.get_or_insert_with(Vec::new);
+        'entries: for pos in range {
+            meter.charge(1)?;
+            for (i, (column, filter)) in columns.iter().zip(&self.filters).enumerate() {
+                let known = match column.get(pos) {
+                    Cell::Absent => Some(false),
+                    Cell::Number(n) => match memo.answer(i, n) {
+                        Some((units, hit)) => {
+                            if units > 0 {
+                                meter.charge(units)?;
+                            }
+                            Some(hit)
+                        }
+                        None => None,
+                    },
+                    Cell::Node => None,
+                };
+                let hit = match known {
+                    Some(hit) => hit,
+                    None => {
+                        let Some(id) = base.get(pos) else {
+                            break 'entries;
+                        };
+                        filter.test(doc, i, &keys[i], id, pos, meter, memo)?
+                    }
+                };
+                if hit != filter.keep_equal {
+                    continue 'entries;
+                }
+            }
+            let Some(id) = base.get(pos) else { break };
+            if !f(id) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// The matches of a filtered query over at least [`SPLIT_MIN`] entries, found before
@@ -673,14 +776,11 @@ impl Query {
                     break;
                 }
                 let mut found = Vec::new();
-                for i in c * SPLIT_CHUNK..((c + 1) * SPLIT_CHUNK).min(len) {
-                    let Some(id) = base.get(i) else { break };
-                    query.fetch_ahead(&doc, &base, i);
-                    meter.charge(1)?;
-                    if query.matches(&doc, &keys, id, &mut meter, &mut memo)? {
-                        found.push(id);
-                    }
-                }
+                let part = c * SPLIT_CHUNK..((c + 1) * SPLIT_CHUNK).min(len);
+                query.scan(&doc, &keys, &base, part, &mut meter, &mut memo, |id| {
+                    found.push(id);
+                    true
+                })?;
                 done.push((c, found));
             }
             meter.flush()?;
@@ -941,9 +1041,14 @@ impl Iterator for Entries {
                 // document this iterator owns), only where the keys were.
                 let mut memo = Memo::off();
                 memo.at = std::mem::take(&mut self.at);
-                let hit = self
-                    .query
-                    .matches(doc, &self.keys, id, &mut ThisCall, &mut memo);
+                let hit = self.query.matches(
+                    doc,
+                    &self.keys,
+                    id,
+                    self.next - 1,
+                    &mut ThisCall,
+                    &mut memo,
+                );
                 self.at = memo.at;
                 hit
             }) {
@@ -993,20 +1098,122 @@ impl Numbered {
     }
 }
 
+impl Filter {
+    /// Whether entry `id`, the `pos`th of the base, has this filter's (the `i`th)
+    /// key and value, before `keep_equal` turns it: by its column when `prep` has
+    /// one, else by its node.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn test<'d>(
+        &self,
+        doc: &'d Doc,
+        i: usize,
+        prep: &Prep,
+        id: NodeId,
+        pos: usize,
+        meter: &mut impl Meter,
+        memo: &mut Memo<'d>,
+    ) -> RhaiResult<bool> {
+        match prep.column.map(|c| doc.column(c).get(pos)) {
+            Some(Cell::Absent) => return Ok(false),
+            Some(Cell::Number(n)) => {
+                if let Some((units, hit)) = memo.answer(i, n) {
+                    meter.charge(units)?;
+                    return Ok(hit);
+                }
+                if let Some(hit) = self.test_number(doc, i, n, prep, meter, memo)? {
+                    return Ok(hit);
+                }
+            }
+            Some(Cell::Node) | None => {}
+        }
+        if memo.at.len() <= i {
+            memo.at.resize(i + 1, 0);
+        }
+        let found = prep
+            .key
+            .and_then(|k| doc.get_key_at(id, k, &mut memo.at[i]));
+        Ok(match found {
+            None => false,
+            Some(v) => match (&self.words, &self.set) {
+                (Some(words), _) => match memo.search(doc, i, words, v) {
+                    None => false,
+                    Some((units, hit)) => {
+                        meter.charge(units)?;
+                        hit
+                    }
+                },
+                (None, Some(set)) => {
+                    meter.charge(set.rest.len() as u64)?;
+                    set.contains(doc, v)
+                }
+                (None, None) => self.value.eq(doc, v, prep.number),
+            },
+        })
+    }
+
+    /// [`Query::matches`] for this filter, the `i`th, on a value known by its number
+    /// `n` only (from a column): the answer, and the units charged, of reading its
+    /// node; `None` where the answer needs the node.
+    fn test_number<'d>(
+        &self,
+        doc: &'d Doc,
+        i: usize,
+        n: u32,
+        prep: &Prep,
+        meter: &mut impl Meter,
+        memo: &mut Memo<'d>,
+    ) -> RhaiResult<Option<bool>> {
+        let answer = match (&self.words, &self.set) {
+            (Some(words), _) => memo.search_number(doc, i, words, n),
+            (None, Some(set)) if set.rest.is_empty() => doc
+                .number_text(n)
+                .map(|t| (set.rest.len() as u64, set.strs.contains(t))),
+            (None, Some(_)) => None,
+            (None, None) => match &self.value {
+                Want::Str(_) => Some((0, Some(n) == prep.number)),
+                Want::Index(ix) => ix.holds_number(doc, n).map(|hit| (0, hit)),
+                // A string equals no number or boolean.
+                Want::Int(_) | Want::Float(_) | Want::Bool(_) => Some((0, false)),
+                Want::Other(_) => None,
+            },
+        };
+        let Some((units, hit)) = answer else {
+            return Ok(None);
+        };
+        memo.keep(doc, i, n, units, hit);
+        meter.charge(units)?;
+        Ok(Some(hit))
+    }
+}
+
 impl Index {
     /// Whether the string at `id` is a key of this index: by number when it has one
     /// and the index holds it, or when every key of the index has a number.
     fn holds(&self, doc: &Doc, id: NodeId) -> bool {
-        if let Some(n) = doc.number(id).filter(|_| doc.generation == self.generation) {
-            if self.numbered.has(n) {
-                return true;
-            }
-            if self.numbered.all {
-                return false;
-            }
+        if let Some(held) = doc.number(id).and_then(|n| self.holds_number(doc, n)) {
+            return held;
         }
         doc.str_of(id)
             .is_some_and(|s| self.map.get(doc, s).is_some())
+    }
+
+    /// [`Index::holds`] for the string numbered `n` in `doc`; `None` when only its
+    /// text can tell.
+    fn holds_number(&self, doc: &Doc, n: u32) -> Option<bool> {
+        if doc.generation != self.generation {
+            return None;
+        }
+        if self.numbered.has(n) {
+            return Some(true);
+        }
+        if self.numbered.all {
+            return Some(false);
+        }
+        Some(
+            doc.number_text(n)
+                .is_some_and(|s| self.map.get(doc, s).is_some()),
+        )
     }
 }
 

@@ -884,4 +884,200 @@ mod tests {
         assert!(failures.is_empty(), "{failures:?}");
         assert_eq!(findings[0].message, "true 0 ");
     }
+
+    /// An estate of `n` clients whose `os`, `arch` and `server` values are numbered
+    /// strings, missing, integers or escaped strings (never numbered), keys in two
+    /// orders; and `hosts`, an array mixing tables with other values.
+    fn mixed_clients(n: usize) -> String {
+        let oses = [
+            "Windows 98",
+            "Windows NT 4.0",
+            "windows 2000 SP4",
+            "Windows 7",
+            "Windows\\u0020NT",
+        ];
+        let mut t = String::new();
+        for s in 0..20 {
+            t += &format!("[[servers]]\nname = \"srv-{s}\"\n\n");
+        }
+        for i in 0..n {
+            let os = match i % 11 {
+                0 => String::new(),
+                1 => "os = 98\n".into(),
+                k => format!("os = \"{}\"\n", oses[k % oses.len()]),
+            };
+            let server = match i % 7 {
+                0 => String::new(),
+                1 => "server = 3\n".into(),
+                // 20 to 22 name no server.
+                _ => format!("server = \"srv-{}\"\n", i % 23),
+            };
+            let arch = ["arch = \"ia64\"\n", "arch = \"x86\"\n", ""][i % 3].to_string();
+            let name = format!("name = \"c-{i}\"\n");
+            t += "[[clients]]\n";
+            t += &if i % 13 == 0 {
+                [os, arch, name, server].concat()
+            } else {
+                [name, server, os, arch].concat()
+            };
+        }
+        t += "\n[extra]\nhosts = [";
+        for i in 0..n {
+            t += [
+                "{ os = \"Windows 98\" }, ",
+                "\"x\", ",
+                "{ os = \"Windows 7\" }, ",
+            ][i % 3];
+        }
+        t += "]\n";
+        t
+    }
+
+    #[test]
+    fn passes_over_columns_answer_and_charge_as_passes_over_nodes() {
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        let rules = rules_of(
+            &engine,
+            &[
+                (
+                    "t/w",
+                    r#"fail(estate.clients.select_words("os", ["windows 98", "nt", "2000"]), "os", "w");"#,
+                ),
+                (
+                    "t/rw",
+                    r#"fail(estate.clients.reject_words("os", "windows"), "os", "rw");"#,
+                ),
+                (
+                    "t/a",
+                    r#"fail(estate.clients.select("arch", "ia64").reject_words("os", ["98"]), "arch", "a");"#,
+                ),
+                (
+                    "t/d",
+                    r#"fail(estate.clients.reject("server", estate.servers.index_by("name")), "server", "d");"#,
+                ),
+                (
+                    "t/s",
+                    r#"fail(estate.clients.select("os", ["Windows 7", "Windows NT"]), "os", "s");"#,
+                ),
+                (
+                    "t/s2",
+                    r#"fail(estate.clients.select("os", ["Windows 7", 98]), "os", "s2");"#,
+                ),
+                (
+                    "t/i",
+                    r#"fail(estate.clients.select("os", 98), "os", "i");"#,
+                ),
+                (
+                    "t/e",
+                    r#"fail(estate.clients.reject("arch", "x86"), "arch", "e");"#,
+                ),
+                (
+                    "t/h",
+                    r#"fail(estate.extra.hosts.select("os", "Windows 7"), "os", "h");"#,
+                ),
+                (
+                    "t/l",
+                    r#"for c in estate.clients.select("arch", "ia64") { fail(c, "arch", "l"); }"#,
+                ),
+            ],
+        );
+        let text = mixed_clients(2000);
+        let with = estate_of(text.clone());
+        let doc = &with.doc;
+        for (array, key) in [
+            ("clients", "os"),
+            ("clients", "server"),
+            ("clients", "arch"),
+        ] {
+            let id = doc.get(ROOT, array).unwrap();
+            assert!(
+                doc.column_of(id, doc.key_id(key).unwrap()).is_some(),
+                "{array}.{key}"
+            );
+        }
+        let hosts = doc.get(doc.get(ROOT, "extra").unwrap(), "hosts").unwrap();
+        assert!(doc.column_of(hosts, doc.key_id("os").unwrap()).is_some());
+        let parsed = parse(Arc::new(Source::new("e.toml", text))).unwrap();
+        let without = Estate {
+            index: 0,
+            doc: Arc::new(parsed.without_columns()),
+        };
+        let seen = |estate: &Estate, rule: &Rule, limits: &Limits| {
+            let (findings, failures) = evaluate(
+                &engine,
+                limits,
+                std::slice::from_ref(estate),
+                std::slice::from_ref(rule),
+            );
+            let found: Vec<(String, String)> = findings
+                .iter()
+                .map(|f| (f.path.clone(), f.message.clone()))
+                .collect();
+            (found, failures.len())
+        };
+        // The fewest operations a rule completes within.
+        let least = |estate: &Estate, rule: &Rule| {
+            let (mut low, mut high) = (1_u64, 1 << 24);
+            while low < high {
+                let mid = (low + high) / 2;
+                let tight = Limits {
+                    max_operations: mid,
+                    ..Limits::default()
+                };
+                if seen(estate, rule, &tight).1 == 0 {
+                    high = mid;
+                } else {
+                    low = mid + 1;
+                }
+            }
+            low
+        };
+        for rule in &rules {
+            let (a, b) = (seen(&with, rule, &limits), seen(&without, rule, &limits));
+            assert_eq!(a.1, 0, "{}", rule.id);
+            assert!(!a.0.is_empty(), "{} reports something", rule.id);
+            assert_eq!(a, b, "{}", rule.id);
+            assert_eq!(least(&with, rule), least(&without, rule), "{}", rule.id);
+        }
+    }
+
+    #[test]
+    fn a_split_pass_over_columns_finds_what_one_over_nodes_finds() {
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        let rules = rules_of(
+            &engine,
+            &[
+                (
+                    "t/w",
+                    r#"fail(estate.clients.select_words("os", ["nt", "2000"]).select("arch", "ia64"), "os", "w");"#,
+                ),
+                (
+                    "t/d",
+                    r#"fail(estate.clients.reject("server", estate.servers.index_by("name")), "server", "d");"#,
+                ),
+            ],
+        );
+        let text = mixed_clients(super::super::query::SPLIT_MIN + 1000);
+        let with = estate_of(text.clone());
+        let parsed = parse(Arc::new(Source::new("e.toml", text))).unwrap();
+        let without = [Estate {
+            index: 0,
+            doc: Arc::new(parsed.without_columns()),
+        }];
+        let paths =
+            |findings: Vec<Finding>| findings.into_iter().map(|f| f.path).collect::<Vec<_>>();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let (a, fa) =
+            pool.install(|| evaluate(&engine, &limits, std::slice::from_ref(&with), &rules));
+        let (b, fb) = pool.install(|| evaluate(&engine, &limits, &without, &rules));
+        assert!(fa.is_empty() && fb.is_empty(), "{fa:?} {fb:?}");
+        let (a, b) = (paths(a), paths(b));
+        assert!(a.len() > 1000, "{}", a.len());
+        assert_eq!(a, b);
+    }
 }
