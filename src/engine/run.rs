@@ -933,6 +933,17 @@ mod tests {
         t
     }
 
+    /// The estate of `text`, and the same without columns.
+    fn with_and_without_columns(text: String) -> (Estate, Estate) {
+        let with = estate_of(text.clone());
+        let parsed = parse(Arc::new(Source::new("e.toml", text))).unwrap();
+        let without = Estate {
+            index: 0,
+            doc: Arc::new(parsed.without_columns()),
+        };
+        (with, without)
+    }
+
     #[test]
     fn passes_over_columns_answer_and_charge_as_passes_over_nodes() {
         let limits = Limits::default();
@@ -982,8 +993,7 @@ mod tests {
                 ),
             ],
         );
-        let text = mixed_clients(2000);
-        let with = estate_of(text.clone());
+        let (with, without) = with_and_without_columns(mixed_clients(2000));
         let doc = &with.doc;
         for (array, key) in [
             ("clients", "os"),
@@ -998,11 +1008,6 @@ mod tests {
         }
         let hosts = doc.get(doc.get(ROOT, "extra").unwrap(), "hosts").unwrap();
         assert!(doc.column_of(hosts, doc.key_id("os").unwrap()).is_some());
-        let parsed = parse(Arc::new(Source::new("e.toml", text))).unwrap();
-        let without = Estate {
-            index: 0,
-            doc: Arc::new(parsed.without_columns()),
-        };
         let seen = |estate: &Estate, rule: &Rule, limits: &Limits| {
             let (findings, failures) = evaluate(
                 &engine,
@@ -1059,13 +1064,8 @@ mod tests {
                 ),
             ],
         );
-        let text = mixed_clients(super::super::query::SPLIT_MIN + 1000);
-        let with = estate_of(text.clone());
-        let parsed = parse(Arc::new(Source::new("e.toml", text))).unwrap();
-        let without = [Estate {
-            index: 0,
-            doc: Arc::new(parsed.without_columns()),
-        }];
+        let (with, without) =
+            with_and_without_columns(mixed_clients(super::super::query::SPLIT_MIN + 1000));
         let paths =
             |findings: Vec<Finding>| findings.into_iter().map(|f| f.path).collect::<Vec<_>>();
         let pool = rayon::ThreadPoolBuilder::new()
@@ -1074,7 +1074,8 @@ mod tests {
             .unwrap();
         let (a, fa) =
             pool.install(|| evaluate(&engine, &limits, std::slice::from_ref(&with), &rules));
-        let (b, fb) = pool.install(|| evaluate(&engine, &limits, &without, &rules));
+        let (b, fb) =
+            pool.install(|| evaluate(&engine, &limits, std::slice::from_ref(&without), &rules));
         assert!(fa.is_empty() && fb.is_empty(), "{fa:?} {fb:?}");
         let (a, b) = (paths(a), paths(b));
         assert!(a.len() > 1000, "{}", a.len());

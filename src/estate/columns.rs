@@ -85,21 +85,30 @@ impl Columns {
         // The keys worth a column, from the first items: the tables of one array
         // mostly share their keys.
         let sample = &items[..SAMPLE.min(items.len())];
-        let mut slots = Slots::default();
+        let (mut seen, mut of) = (Vec::new(), hashbrown::HashMap::new());
         let mut counts: Vec<usize> = Vec::new();
+        let mut places = Places::default();
         for &item in sample {
-            slots.each(arena, item, |slot, cell| {
-                if counts.len() <= slot {
-                    counts.resize(slot + 1, 0);
+            let place = |key| {
+                let next = seen.len();
+                let at = *of.entry(key).or_insert(next);
+                if at == next {
+                    seen.push(key);
                 }
-                counts[slot] += usize::from(cell != NODE);
+                at
+            };
+            places.walk(arena, item, place, |at, cell| {
+                if counts.len() <= at {
+                    counts.resize(at + 1, 0);
+                }
+                counts[at] += usize::from(cell != NODE);
             });
         }
         let mut keys = Vec::new();
         for (slot, &n) in counts.iter().enumerate() {
             if 2 * n >= sample.len() && *room >= items.len() {
                 *room -= items.len();
-                keys.push(slots.keys[slot]);
+                keys.push(seen[slot]);
             }
         }
         if keys.is_empty() {
@@ -121,10 +130,11 @@ impl Columns {
             .into_par_iter()
             .zip(items.par_chunks(PART))
             .map(|(mut cols, items)| {
-                let mut slots = Slots::default();
+                let mut places = Places::default();
                 let mut numbered = vec![0; width];
+                let place = |key| keys.iter().position(|&k| k == key).unwrap_or(NOWHERE);
                 for (i, &item) in items.iter().enumerate() {
-                    slots.each_of(arena, item, keys, |k, cell| {
+                    places.walk(arena, item, place, |k, cell| {
                         cols[k][i] = cell;
                         numbered[k] += usize::from(cell != NODE);
                     });
@@ -162,52 +172,24 @@ impl Columns {
     }
 }
 
-/// Keys numbered from 0 in order of first sight, for one array's tables.
+/// Where the key at each child position of the table before was placed: the tables
+/// of one array mostly list their keys in one order, so each key's place is found
+/// once, not once per table.
 #[derive(Debug, Default)]
-struct Slots {
-    keys: Vec<u32>,
-    of: hashbrown::HashMap<u32, usize>,
-    /// The key and slot at each child position of the table before.
-    last: Vec<(u32, usize)>,
-}
+struct Places(Vec<(u32, usize)>);
 
-impl Slots {
-    /// Calls `f` with the slot of each key of table `item`, and what a column holds
-    /// for its value; nothing when `item` is not a table.
-    fn each(&mut self, arena: &Arena, item: NodeId, mut f: impl FnMut(usize, u16)) {
-        let Some(kids) = arena.kids(item) else {
-            return;
-        };
-        for (pos, c) in kids.ids().enumerate() {
-            let node = &arena.nodes[c as usize];
-            let key = node.key;
-            let slot = match self.last.get(pos) {
-                Some(&(k, s)) if k == key => s,
-                _ => {
-                    let next = self.keys.len();
-                    let s = *self.of.entry(key).or_insert(next);
-                    if s == next {
-                        self.keys.push(key);
-                    }
-                    if self.last.len() <= pos {
-                        self.last.resize(pos + 1, (u32::MAX, 0));
-                    }
-                    self.last[pos] = (key, s);
-                    s
-                }
-            };
-            f(slot, cell(node));
-        }
-    }
+/// A key with no place.
+const NOWHERE: usize = usize::MAX;
 
-    /// Calls `f` with the place in `keys` of each of table `item`'s keys found there,
-    /// and what a column holds for its value. `keys` are few: a key is found by its
-    /// place in the table before, or else by a scan of them.
-    fn each_of(
+impl Places {
+    /// Calls `f` with the place of each key of table `item` (`place` gives a key not
+    /// where it was, [`NOWHERE`] for none) and what a column holds for its value;
+    /// nothing when `item` is not a table.
+    fn walk(
         &mut self,
         arena: &Arena,
         item: NodeId,
-        keys: &[u32],
+        mut place: impl FnMut(u32) -> usize,
         mut f: impl FnMut(usize, u16),
     ) {
         let Some(kids) = arena.kids(item) else {
@@ -215,20 +197,19 @@ impl Slots {
         };
         for (pos, c) in kids.ids().enumerate() {
             let node = &arena.nodes[c as usize];
-            let key = node.key;
-            let k = match self.last.get(pos) {
-                Some(&(k, s)) if k == key => s,
+            let at = match self.0.get(pos) {
+                Some(&(k, at)) if k == node.key => at,
                 _ => {
-                    let s = keys.iter().position(|&k| k == key).unwrap_or(usize::MAX);
-                    if self.last.len() <= pos {
-                        self.last.resize(pos + 1, (u32::MAX, 0));
+                    let at = place(node.key);
+                    if self.0.len() <= pos {
+                        self.0.resize(pos + 1, (u32::MAX, NOWHERE));
                     }
-                    self.last[pos] = (key, s);
-                    s
+                    self.0[pos] = (node.key, at);
+                    at
                 }
             };
-            if k != usize::MAX {
-                f(k, cell(node));
+            if at != NOWHERE {
+                f(at, cell(node));
             }
         }
     }
