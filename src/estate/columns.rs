@@ -4,7 +4,7 @@
 //! client's nodes (about 170 bytes each), so it waits less on memory and two such
 //! passes at once share the memory bus less. Built once per document, after parsing.
 
-use super::doc::{Arena, Kind, NodeData, NodeId};
+use super::arena::{Arena, Kind, NodeData, NodeId};
 
 /// Arrays with fewer items get no columns: a pass over them is short anyway.
 pub(super) const MIN_ITEMS: usize = 1024;

@@ -2,6 +2,7 @@
 //! (`values` numbers the strings that repeat, so passes compare numbers; `columns` lays
 //! those numbers out by key for large arrays of tables, so passes read two bytes an entry).
 
+mod arena;
 pub mod columns;
 pub mod doc;
 pub mod load;
