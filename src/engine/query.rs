@@ -7,7 +7,7 @@ use super::budget::{self, Lent, Meter, ThisCall};
 use super::context::{current_doc, to_dynamic, with_doc, Node, RhaiResult};
 use super::helpers;
 use super::strmap::StrMap;
-use crate::estate::columns::{Cell, Column, ColumnId};
+use crate::estate::columns::{Cell, Column, ColumnId, ABSENT, NODE};
 use crate::estate::{doc::Value as V, Doc, KeyId, NodeId};
 use rhai::{Array, Dynamic, ImmutableString};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -54,6 +54,26 @@ const NEAR: usize = 8;
 struct Pass {
     next: AtomicUsize,
     lent: Lent,
+}
+
+/// One filter's column in a pass over columns ([`Query::scan`]), and its answers by
+/// cell: packed as `(1 + units) << 1 | hit`, 0 while not known. The node cell (0) is
+/// never known; numbers are few ([`Doc::numbers`]).
+struct Lane<'d> {
+    cells: &'d [u16],
+    answers: Vec<u64>,
+    keep_equal: bool,
+}
+
+impl Lane<'_> {
+    fn keep(&mut self, cell: u16, units: u64, hit: bool) {
+        let at = cell as usize;
+        if self.answers.len() <= at {
+            self.answers.resize(at + 1, 0);
+        }
+        // Units beyond this would not fit beside the answer bit; none are that many.
+        self.answers[at] = (units.min(u64::MAX >> 2) + 1) << 1 | u64::from(hit);
+    }
 }
 
 /// A lazy filtered view of an array's (or table's) entries.
@@ -423,11 +443,9 @@ pub(crate) struct Memo<'d> {
     seen: hashbrown::HashMap<(usize, &'d str), (usize, bool)>,
     /// The same by the text's number ([`Doc::number`]): units to charge, and the answer.
     numbered: hashbrown::HashMap<(usize, u32), (u64, bool)>,
-    /// In a pass over columns, the answers of every filter by number, dense: per
-    /// filter, indexed by number, 0 when not found yet, else 1 + the units to charge,
-    /// shifted past the answer bit. Numbers are few ([`Doc::numbers`]), and such a
-    /// pass looks one up per entry.
-    dense: Option<Vec<Vec<u64>>>,
+    /// In a pass over columns, each filter's answers by number
+    /// ([`Query::scan`]).
+    lanes: Vec<Vec<u64>>,
     /// At most this many are kept: a key whose values all differ gains nothing.
     room: usize,
     at: Vec<u32>,
@@ -438,7 +456,7 @@ impl Default for Memo<'_> {
         Memo {
             seen: hashbrown::HashMap::new(),
             numbered: hashbrown::HashMap::new(),
-            dense: None,
+            lanes: Vec::new(),
             room: 1 << 10,
             at: Vec::new(),
         }
@@ -501,43 +519,20 @@ impl<'d> Memo<'d> {
         let (tried, hit) = words.find(s);
         // A unit per word tried, as `has_words` charges.
         let units = tried as u64 * scan_cost(s);
-        self.keep(doc, filter, n, units, hit);
+        self.keep(filter, n, units, hit);
         Some((units, hit))
     }
 
     /// Filter `filter`'s answer for the string numbered `n`, if kept: units to charge,
     /// and whether the value matched.
-    #[inline]
     fn answer(&self, filter: usize, n: u32) -> Option<(u64, bool)> {
-        let Some(dense) = &self.dense else {
-            return self.numbered.get(&(filter, n)).copied();
-        };
-        let packed = *dense.get(filter)?.get(n as usize)?;
-        (packed != 0).then(|| ((packed >> 1) - 1, packed & 1 == 1))
+        self.numbered.get(&(filter, n)).copied()
     }
 
-    /// Keeps filter `filter`'s answer for the string numbered `n` in `doc`.
-    fn keep(&mut self, doc: &Doc, filter: usize, n: u32, units: u64, hit: bool) {
-        if self.room == 0 {
-            return;
-        }
-        let Some(dense) = &mut self.dense else {
-            if self.numbered.len() < self.room {
-                self.numbered.insert((filter, n), (units, hit));
-            }
-            return;
-        };
-        if dense.len() <= filter {
-            dense.resize(filter + 1, Vec::new());
-        }
-        let answers = &mut dense[filter];
-        if answers.is_empty() {
-            answers.resize(doc.numbers(), 0);
-        }
-        // Units beyond this would not fit beside the answer bit; none are that many.
-        let units = units.min(u64::MAX >> 2);
-        if let Some(slot) = answers.get_mut(n as usize) {
-            *slot = (units + 1) << 1 | u64::from(hit);
+    /// Keeps filter `filter`'s answer for the string numbered `n`, while there is room.
+    fn keep(&mut self, filter: usize, n: u32, units: u64, hit: bool) {
+        if self.numbered.len() < self.room {
+            self.numbered.insert((filter, n), (units, hit));
         }
     }
 }
@@ -690,7 +685,10 @@ impl Query {
             .iter()
             .map(|p| p.column.map(|c| doc.column(c)))
             .collect();
-        let Some(columns) = columns.filter(|c| !c.is_empty() && memo.room > 0) else {
+        // Columns cover their array's items: a range past them is read from nodes.
+        let covered = |c: &Vec<Column<'d>>| c.iter().all(|c| c.cells().len() >= range.end);
+        let usable = columns.filter(|c| !c.is_empty() && memo.room > 0 && covered(c));
+        let Some(columns) = usable else {
             for pos in range {
                 let Some(id) = base.get(pos) else { break };
                 self.fetch_ahead(doc, base, pos);
@@ -701,33 +699,65 @@ impl Query {
             }
             return Ok(());
         };
-        memo.dense.get_or_insert_with(Vec::new);
-        'entries: for pos in range {
-            meter.charge(1)?;
-            for (i, (column, filter)) in columns.iter().zip(&self.filters).enumerate() {
-                let known = match column.get(pos) {
-                    Cell::Absent => Some(false),
-                    Cell::Number(n) => match memo.answer(i, n) {
-                        Some((units, hit)) => {
-                            if units > 0 {
-                                meter.charge(units)?;
-                            }
-                            Some(hit)
-                        }
-                        None => None,
-                    },
-                    Cell::Node => None,
-                };
-                let hit = match known {
-                    Some(hit) => hit,
-                    None => {
-                        let Some(id) = base.get(pos) else {
-                            break 'entries;
-                        };
-                        filter.test(doc, i, &keys[i], id, pos, meter, memo)?
+        // Each filter's answers, kept by the memo from one part of a split pass to
+        // the next.
+        let mut kept = std::mem::take(&mut memo.lanes).into_iter();
+        let mut lanes: Vec<Lane<'d>> = columns
+            .iter()
+            .zip(&self.filters)
+            .map(|(c, f)| Lane {
+                cells: c.cells(),
+                answers: kept.next().unwrap_or_default(),
+                keep_equal: f.keep_equal,
+            })
+            .collect();
+        // Units are charged a batch of entries at a time: the same total, the limits
+        // still checked every thousand entries or so.
+        let mut spent = 0;
+        let (mut pos, end) = (range.start, range.end);
+        'entries: while pos < end {
+            // The first filter in a tight loop, as long as its answers are known and
+            // turn entries away: most entries end here.
+            let known = {
+                let Lane {
+                    cells,
+                    answers,
+                    keep_equal,
+                } = &lanes[0];
+                loop {
+                    if spent >= 1 << 10 {
+                        meter.charge(std::mem::take(&mut spent))?;
                     }
+                    spent += 1;
+                    let packed = match cells[pos] {
+                        ABSENT => 1 << 1,
+                        n => answers.get(n as usize).copied().unwrap_or(0),
+                    };
+                    if packed == 0 {
+                        break false;
+                    }
+                    spent += (packed >> 1) - 1;
+                    if (packed & 1 == 1) == *keep_equal {
+                        break true;
+                    }
+                    pos += 1;
+                    if pos == end {
+                        break 'entries;
+                    }
+                }
+            };
+            let first = usize::from(known);
+            for i in first..lanes.len() {
+                let lane = &mut lanes[i];
+                let keep_equal = lane.keep_equal;
+                let hit = match self
+                    .test_lane(doc, &keys[i], i, lane, base, pos, &mut spent, meter, memo)?
+                {
+                    Some(hit) => hit,
+                    None => break 'entries,
                 };
-                if hit != filter.keep_equal {
+                if hit != keep_equal {
+                    pos += 1;
                     continue 'entries;
                 }
             }
@@ -735,8 +765,52 @@ impl Query {
             if !f(id) {
                 break;
             }
+            pos += 1;
         }
+        memo.lanes = lanes.into_iter().map(|l| l.answers).collect();
+        meter.charge(spent)?;
         Ok(())
+    }
+
+    /// Filter `i`'s answer for the `pos`th entry, from its column ([`Lane`]) when its
+    /// answer for the cell is known or can be found from the number alone, else from
+    /// the entry's node; units go to `spent`, or to `meter` when the node is read.
+    /// `None` when the base has no such entry.
+    #[allow(clippy::too_many_arguments)]
+    fn test_lane<'d>(
+        &self,
+        doc: &'d Doc,
+        prep: &Prep,
+        i: usize,
+        lane: &mut Lane<'d>,
+        base: &BaseIds,
+        pos: usize,
+        spent: &mut u64,
+        meter: &mut impl Meter,
+        memo: &mut Memo<'d>,
+    ) -> RhaiResult<Option<bool>> {
+        let cell = lane.cells[pos];
+        let packed = match cell {
+            ABSENT => 1 << 1,
+            n => lane.answers.get(n as usize).copied().unwrap_or(0),
+        };
+        if packed != 0 {
+            *spent += (packed >> 1) - 1;
+            return Ok(Some(packed & 1 == 1));
+        }
+        let filter = &self.filters[i];
+        if cell != NODE {
+            if let Some((units, hit)) = filter.number_answer(doc, u32::from(cell), prep) {
+                lane.keep(cell, units, hit);
+                *spent += units;
+                return Ok(Some(hit));
+            }
+        }
+        let Some(id) = base.get(pos) else {
+            return Ok(None);
+        };
+        meter.charge(std::mem::take(spent))?;
+        filter.test(doc, i, prep, id, pos, meter, memo).map(Some)
     }
 
     /// The matches of a filtered query over at least [`SPLIT_MIN`] entries, found before
@@ -1164,8 +1238,29 @@ impl Filter {
         meter: &mut impl Meter,
         memo: &mut Memo<'d>,
     ) -> RhaiResult<Option<bool>> {
-        let answer = match (&self.words, &self.set) {
-            (Some(words), _) => memo.search_number(doc, i, words, n),
+        let answer = match &self.words {
+            Some(words) => memo.search_number(doc, i, words, n),
+            None => self.number_answer(doc, n, prep).inspect(|&(units, hit)| {
+                memo.keep(i, n, units, hit);
+            }),
+        };
+        let Some((units, hit)) = answer else {
+            return Ok(None);
+        };
+        meter.charge(units)?;
+        Ok(Some(hit))
+    }
+
+    /// What [`Filter::test`] gives a value known by its number `n` only, and the units
+    /// it charges; `None` where the answer needs the node.
+    fn number_answer(&self, doc: &Doc, n: u32, prep: &Prep) -> Option<(u64, bool)> {
+        match (&self.words, &self.set) {
+            (Some(words), _) => {
+                let s = doc.number_text(n)?;
+                let (tried, hit) = words.find(s);
+                // A unit per word tried, as `has_words` charges.
+                Some((tried as u64 * scan_cost(s), hit))
+            }
             (None, Some(set)) if set.rest.is_empty() => doc
                 .number_text(n)
                 .map(|t| (set.rest.len() as u64, set.strs.contains(t))),
@@ -1177,13 +1272,7 @@ impl Filter {
                 Want::Int(_) | Want::Float(_) | Want::Bool(_) => Some((0, false)),
                 Want::Other(_) => None,
             },
-        };
-        let Some((units, hit)) = answer else {
-            return Ok(None);
-        };
-        memo.keep(doc, i, n, units, hit);
-        meter.charge(units)?;
-        Ok(Some(hit))
+        }
     }
 }
 

@@ -24,14 +24,22 @@ pub enum Cell {
     Number(u32),
 }
 
-const ABSENT: u16 = u16::MAX;
-const NODE: u16 = 0;
+/// The cell of [`Cell::Absent`].
+pub const ABSENT: u16 = u16::MAX;
+/// The cell of [`Cell::Node`]; any other cell is [`Cell::Number`].
+pub const NODE: u16 = 0;
 
 /// One column, read by item position.
 #[derive(Debug, Clone, Copy)]
 pub struct Column<'d>(&'d [u16]);
 
-impl Column<'_> {
+impl<'d> Column<'d> {
+    /// The cells, for a pass that reads them in order: [`ABSENT`], [`NODE`], or the
+    /// number.
+    pub fn cells(&self) -> &'d [u16] {
+        self.0
+    }
+
     #[inline]
     pub fn get(&self, i: usize) -> Cell {
         match self.0.get(i).copied().unwrap_or(ABSENT) {
