@@ -3,7 +3,7 @@
 //! base, record a baseline, and return a sorted report. Every step's failures land in
 //! the report.
 
-use crate::engine::run::{evaluate_with_progress, Estate};
+use crate::engine::run::{evaluate_with_progress, Estate, Found};
 use crate::engine::{rule, sandbox, Limits, Rule};
 use crate::estate::{self, Source};
 use crate::files;
@@ -427,23 +427,20 @@ fn check_loaded(
     let evaluation = crate::timings::phase("evaluate", || {
         evaluate_with_progress(&set.engine, &settings.limits, &estates, &set.rules, &tick)
     });
-    let (findings, run_failures) = (evaluation.findings, evaluation.failures);
+    let (found, run_failures) = (evaluation.findings, evaluation.failures);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     failures.extend(run_failures);
-    let mut by_file: HashMap<usize, Vec<Finding>> = HashMap::new();
-    for f in findings {
-        by_file.entry(f.file_index).or_default().push(f);
-    }
     let policy = waivers::Policy {
         today: settings.today,
         max_days: settings.max_waiver_days,
         apply: !settings.ignore_waivers,
     };
-    let mut findings = Vec::new();
-    for e in &estates {
-        let mut mine = by_file.remove(&e.index).unwrap_or_default();
+    let mut findings = Vec::with_capacity(found.iter().map(Found::len).sum());
+    for (e, found) in estates.iter().zip(found) {
+        let mut mine = Vec::new();
+        found.move_into(&mut mine);
         let own = waivers::apply(&e.doc, e.index, &mut mine, &policy, &ids);
         findings.extend(mine);
         findings.extend(own);

@@ -27,10 +27,34 @@ pub struct Estate {
 /// Everything evaluating rules on estates produced.
 #[derive(Debug, Default)]
 pub struct Evaluation {
-    pub findings: Vec<Finding>,
+    /// Per estate, in the order given.
+    pub findings: Vec<Found>,
     pub failures: Vec<Failure>,
     /// Which rule applied to which readiness subject, sorted, without repeats.
     pub applied: Vec<Applied>,
+}
+
+/// One estate's findings, in the runs its rule calls left them, in order: each
+/// finding (large) is moved once, when they are taken.
+#[derive(Debug, Default)]
+pub struct Found(Vec<Vec<Finding>>);
+
+impl Found {
+    pub fn len(&self) -> usize {
+        self.0.iter().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Moves the findings to the end of `out`.
+    pub fn move_into(self, out: &mut Vec<Finding>) {
+        out.reserve(self.len());
+        for run in self.0 {
+            out.extend(run);
+        }
+    }
 }
 
 /// Runs every rule on every estate. Output order is fixed later by sorting.
@@ -41,7 +65,11 @@ pub fn evaluate(
     rules: &[Rule],
 ) -> (Vec<Finding>, Vec<Failure>) {
     let e = evaluate_with_progress(engine, limits, estates, rules, &|| {});
-    (e.findings, e.failures)
+    let mut findings = Vec::with_capacity(e.findings.iter().map(Found::len).sum());
+    for found in e.findings {
+        found.move_into(&mut findings);
+    }
+    (findings, e.failures)
 }
 
 /// [`evaluate`], calling `tick` after each (estate, rule) pair, with what rules applied to.
@@ -87,14 +115,13 @@ pub fn evaluate_with_progress(
         .into_iter()
         .map(|s| s.into_inner().expect("every pair was taken and run"))
         .collect();
-    let mut out = Evaluation::default();
-    // Findings are large: each is moved once, into room made once.
-    out.findings
-        .reserve_exact(results.iter().flat_map(|o| &o.findings).map(Vec::len).sum());
+    let mut out = Evaluation {
+        findings: estates.iter().map(|_| Found::default()).collect(),
+        ..Evaluation::default()
+    };
     for (i, o) in results.into_iter().enumerate() {
-        o.findings
-            .into_iter()
-            .for_each(|run| out.findings.extend(run));
+        // Only the runs move here; their findings move once, when taken.
+        out.findings[i / rules.len()].0.extend(o.findings);
         out.failures.extend(o.failure);
         let (estate, rule) = (&estates[i / rules.len()], &rules[i % rules.len()]);
         out.applied
