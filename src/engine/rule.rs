@@ -2,7 +2,7 @@
 //! their pack's shared functions.
 
 use super::budget::Limits;
-use super::calls::{library, local_functions, unknown_calls};
+use super::calls::{is_name_char, library, local_functions, unknown_calls};
 use super::constants;
 use super::pack::{self, Pack};
 use super::sandbox;
@@ -47,6 +47,9 @@ pub struct Rule {
     pub builtin: bool,
     /// The shared functions merged into this rule.
     pub pack: Option<Arc<Pack>>,
+    /// How many times each name occurs in the rule's text, counted once here for the
+    /// order rules run in (`run::longest_first`).
+    pub names: hashbrown::HashMap<String, usize>,
 }
 
 /// A rule file read from disk or from the binary, not yet compiled.
@@ -243,12 +246,25 @@ pub fn compile(engine: &Engine, text: RuleText) -> Result<Rule, Box<Failure>> {
     Ok(Rule {
         id: text.id,
         header,
+        names: names(source.text()),
         check_span: check_span.unwrap_or(0..0),
         source,
         ast,
         builtin: text.builtin,
         pack: text.pack,
     })
+}
+
+/// How many times each name (a run of [`is_name_char`]s) occurs in `text`.
+fn names(text: &str) -> hashbrown::HashMap<String, usize> {
+    let mut counts: hashbrown::HashMap<String, usize> = hashbrown::HashMap::new();
+    for word in text
+        .split(|c: char| !is_name_char(c))
+        .filter(|w| !w.is_empty())
+    {
+        *counts.entry_ref(word).or_insert(0) += 1;
+    }
+    counts
 }
 
 fn find_check(text: &str) -> Option<Range<usize>> {

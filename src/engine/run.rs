@@ -13,7 +13,6 @@ use crate::estate::{doc::Value, Doc, ROOT};
 use crate::report::{Applied, Failure, FailureKind, Finding, Label};
 use rayon::prelude::*;
 use rhai::{CallFnOptions, Dynamic, Engine, EvalAltResult, Position, Scope};
-use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
@@ -156,31 +155,18 @@ fn longest_first(estates: &[Estate], rules: &[Rule]) -> Vec<usize> {
             top
         })
         .collect();
-    let named: Vec<HashMap<&str, usize>> = rules.iter().map(|r| names(r.source.text())).collect();
     let mut order: Vec<(usize, usize)> = (0..estates.len() * rules.len())
         .map(|i| {
-            let (top, named) = (&largest[i / rules.len()], &named[i % rules.len()]);
+            let (top, named) = (&largest[i / rules.len()], &rules[i % rules.len()].names);
             let weight = top
                 .iter()
-                .map(|(key, n)| named.get(key).map_or(0, |times| times.saturating_mul(*n)))
+                .map(|(key, n)| named.get(*key).map_or(0, |times| times.saturating_mul(*n)))
                 .fold(0usize, usize::saturating_add);
             (i, weight)
         })
         .collect();
     order.sort_by_key(|&(_, w)| std::cmp::Reverse(w));
     order.into_iter().map(|(i, _)| i).collect()
-}
-
-/// How many times each name (a run of [`is_name_char`]s) occurs in `text`.
-fn names(text: &str) -> HashMap<&str, usize> {
-    let mut counts = HashMap::new();
-    for word in text
-        .split(|c: char| !is_name_char(c))
-        .filter(|w| !w.is_empty())
-    {
-        *counts.entry(word).or_insert(0) += 1;
-    }
-    counts
 }
 
 /// A rule call that reported at least this many findings has them resolved on all the
