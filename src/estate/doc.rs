@@ -84,6 +84,8 @@ pub struct Doc {
     /// every property look-up in such a table).
     big: hashbrown::HashMap<NodeId, hashbrown::HashMap<u32, NodeId>>,
     columns: Columns,
+    /// The key `name`, if some table has it: every finding's path reads it.
+    name: Option<KeyId>,
 }
 
 static GENERATION: AtomicU32 = AtomicU32::new(1);
@@ -104,12 +106,14 @@ impl Doc {
             })
             .collect();
         let columns = Columns::build(&arena);
+        let name = arena.keys.find("name").map(KeyId);
         Doc {
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
             source,
             arena,
             big,
             columns,
+            name,
         }
     }
 
@@ -358,7 +362,7 @@ impl Doc {
 
     /// The string `name` of a table, used to name array-of-table entries.
     pub fn name_of(&self, id: NodeId) -> Option<&str> {
-        self.get(id, "name").and_then(|n| self.str_of(n))
+        self.get_key(id, self.name?).and_then(|n| self.str_of(n))
     }
 
     /// The key a node hangs under in its parent table, if it hangs under one.
@@ -433,7 +437,7 @@ impl Doc {
 
     /// Where to point for a table as a whole.
     pub fn table_span(&self, id: NodeId) -> Range<usize> {
-        if let Some(name) = self.get(id, "name") {
+        if let Some(name) = self.name.and_then(|k| self.get_key(id, k)) {
             return self.span(name);
         }
         if id == ROOT {
@@ -479,6 +483,14 @@ fn push_key(out: &mut String, key: &str) {
 
 fn push_quoted(out: &mut String, s: &str) {
     out.push('"');
+    // Most names need no escape: printable ASCII without a quote or backslash.
+    if s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut rest = s;
     // Runs that need no escape are copied whole.
     while let Some(at) = rest.find(|c: char| c == '"' || c == '\\' || c.is_control()) {
@@ -514,4 +526,40 @@ fn touch<T>(p: *const T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estate::parse;
+
+    #[test]
+    fn names_in_paths_are_quoted_and_escaped() {
+        let names = [
+            r#""ws-1""#,
+            r#""a\"b""#,
+            r#""a\\b""#,
+            r#""t\tb""#,
+            r#""d\u007Fe""#,
+            r#""café""#,
+        ];
+        let text: String = names
+            .iter()
+            .map(|n| format!("[[c]]\nname = {n}\n"))
+            .collect();
+        let doc = parse(Arc::new(Source::new("e.toml", text))).unwrap();
+        let items = doc.children(doc.get(ROOT, "c").unwrap());
+        let paths: Vec<String> = items.iter().map(|&i| doc.path(i)).collect();
+        assert_eq!(
+            paths,
+            [
+                r#"c["ws-1"]"#,
+                r#"c["a\"b"]"#,
+                r#"c["a\\b"]"#,
+                r#"c["t\u0009b"]"#,
+                r#"c["d\u007Fe"]"#,
+                r#"c["café"]"#,
+            ]
+        );
+    }
 }
