@@ -66,6 +66,16 @@ struct Lane<'d> {
 }
 
 impl Lane<'_> {
+    /// The packed answer for `cell` in `answers`: an absent key matches nothing and
+    /// costs nothing; 0 while not known.
+    #[inline]
+    fn packed(answers: &[u64], cell: u16) -> u64 {
+        match cell {
+            ABSENT => 1 << 1,
+            n => answers.get(n as usize).copied().unwrap_or(0),
+        }
+    }
+
     fn keep(&mut self, cell: u16, units: u64, hit: bool) {
         let at = cell as usize;
         if self.answers.len() <= at {
@@ -724,15 +734,13 @@ impl Query {
                     answers,
                     keep_equal,
                 } = &lanes[0];
+                let answers = &answers[..];
                 loop {
                     if spent >= 1 << 10 {
                         meter.charge(std::mem::take(&mut spent))?;
                     }
                     spent += 1;
-                    let packed = match cells[pos] {
-                        ABSENT => 1 << 1,
-                        n => answers.get(n as usize).copied().unwrap_or(0),
-                    };
+                    let packed = Lane::packed(answers, cells[pos]);
                     if packed == 0 {
                         break false;
                     }
@@ -790,10 +798,7 @@ impl Query {
         memo: &mut Memo<'d>,
     ) -> RhaiResult<Option<bool>> {
         let cell = lane.cells[pos];
-        let packed = match cell {
-            ABSENT => 1 << 1,
-            n => lane.answers.get(n as usize).copied().unwrap_or(0),
-        };
+        let packed = Lane::packed(&lane.answers, cell);
         if packed != 0 {
             *spent += (packed >> 1) - 1;
             return Ok(Some(packed & 1 == 1));
