@@ -399,6 +399,15 @@ impl Words {
         }
     }
 
+    /// The units to charge for searching the string numbered `n` in `doc`, one per
+    /// word tried as `has_words` charges, and whether a word was found; `None` when no
+    /// string has that number.
+    fn in_number(&self, doc: &Doc, n: u32) -> Option<(u64, bool)> {
+        let s = doc.number_text(n)?;
+        let (tried, hit) = self.find(s);
+        Some((tried as u64 * scan_cost(s), hit))
+    }
+
     /// Whether one of the words is in `text` ([`contains_words`]), and how many words
     /// were tried to find out: up to the first found, or all.
     fn find(&self, text: &str) -> (usize, bool) {
@@ -525,10 +534,7 @@ impl<'d> Memo<'d> {
         if let Some(answer) = self.answer(filter, n) {
             return Some(answer);
         }
-        let s = doc.number_text(n)?;
-        let (tried, hit) = words.find(s);
-        // A unit per word tried, as `has_words` charges.
-        let units = tried as u64 * scan_cost(s);
+        let (units, hit) = words.in_number(doc, n)?;
         self.keep(filter, n, units, hit);
         Some((units, hit))
     }
@@ -697,7 +703,7 @@ impl Query {
             .collect();
         // Columns cover their array's items: a range past them is read from nodes.
         let covered = |c: &Vec<Column<'d>>| c.iter().all(|c| c.cells().len() >= range.end);
-        let usable = columns.filter(|c| !c.is_empty() && memo.room > 0 && covered(c));
+        let usable = columns.filter(|c| !c.is_empty() && covered(c));
         let Some(columns) = usable else {
             for pos in range {
                 let Some(id) = base.get(pos) else { break };
@@ -1196,11 +1202,13 @@ impl Filter {
         match prep.column.map(|c| doc.column(c).get(pos)) {
             Some(Cell::Absent) => return Ok(false),
             Some(Cell::Number(n)) => {
-                if let Some((units, hit)) = memo.answer(i, n) {
+                let answer = memo.answer(i, n).or_else(|| {
+                    let (units, hit) = self.number_answer(doc, n, prep)?;
+                    memo.keep(i, n, units, hit);
+                    Some((units, hit))
+                });
+                if let Some((units, hit)) = answer {
                     meter.charge(units)?;
-                    return Ok(hit);
-                }
-                if let Some(hit) = self.test_number(doc, i, n, prep, meter, memo)? {
                     return Ok(hit);
                 }
             }
@@ -1231,41 +1239,11 @@ impl Filter {
         })
     }
 
-    /// [`Query::matches`] for this filter, the `i`th, on a value known by its number
-    /// `n` only (from a column): the answer, and the units charged, of reading its
-    /// node; `None` where the answer needs the node.
-    fn test_number<'d>(
-        &self,
-        doc: &'d Doc,
-        i: usize,
-        n: u32,
-        prep: &Prep,
-        meter: &mut impl Meter,
-        memo: &mut Memo<'d>,
-    ) -> RhaiResult<Option<bool>> {
-        let answer = match &self.words {
-            Some(words) => memo.search_number(doc, i, words, n),
-            None => self.number_answer(doc, n, prep).inspect(|&(units, hit)| {
-                memo.keep(i, n, units, hit);
-            }),
-        };
-        let Some((units, hit)) = answer else {
-            return Ok(None);
-        };
-        meter.charge(units)?;
-        Ok(Some(hit))
-    }
-
     /// What [`Filter::test`] gives a value known by its number `n` only, and the units
     /// it charges; `None` where the answer needs the node.
     fn number_answer(&self, doc: &Doc, n: u32, prep: &Prep) -> Option<(u64, bool)> {
         match (&self.words, &self.set) {
-            (Some(words), _) => {
-                let s = doc.number_text(n)?;
-                let (tried, hit) = words.find(s);
-                // A unit per word tried, as `has_words` charges.
-                Some((tried as u64 * scan_cost(s), hit))
-            }
+            (Some(words), _) => words.in_number(doc, n),
             (None, Some(set)) if set.rest.is_empty() => doc
                 .number_text(n)
                 .map(|t| (set.rest.len() as u64, set.strs.contains(t))),
