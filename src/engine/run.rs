@@ -478,6 +478,21 @@ mod tests {
         .unwrap()
     }
 
+    /// Default limits, and an engine built with them.
+    fn default_engine() -> (Limits, Engine) {
+        let limits = Limits::default();
+        let engine = crate::engine::sandbox::build(&limits, false);
+        (limits, engine)
+    }
+
+    /// A pool of `threads` threads of its own.
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
     /// Rules `(id, body)` compiled for `engine`, in order.
     fn rules_of(engine: &Engine, bodies: &[(&str, &str)]) -> Vec<Rule> {
         bodies
@@ -488,8 +503,7 @@ mod tests {
 
     #[test]
     fn a_panic_inside_a_native_helper_is_that_rule_s_failure() {
-        let limits = Limits::default();
-        let mut engine = crate::engine::sandbox::build(&limits, false);
+        let (limits, mut engine) = default_engine();
         engine.register_fn("explode", || -> i64 { panic!("helper bug") });
         let rule = |name: &str, body: &str| rule_of(&engine, &format!("t/{name}"), body);
         let doc = parse(Arc::new(Source::new(
@@ -529,8 +543,7 @@ mod tests {
             text.push_str(&format!("[[s]]\nname = \"{name}\"\n"));
         }
         let estate = estate_of(text);
-        let limits = Limits::default();
-        let engine = crate::engine::sandbox::build(&limits, false);
+        let (limits, engine) = default_engine();
         // Tables, arrays, a filtered query, and a loop inside a loop over the same array.
         let all = rule(
             &engine,
@@ -575,8 +588,7 @@ mod tests {
         let late = doc.get(c[1029], "n").unwrap();
         assert_eq!(doc.number(late), None);
         assert!(doc.number_of("v1029").is_some());
-        let limits = Limits::default();
-        let engine = crate::engine::sandbox::build(&limits, false);
+        let (limits, engine) = default_engine();
         let body = "let out = [\
             estate.c.select(\"n\", \"v1029\").len(), \
             estate.d.select(\"s\", \"v1029\").len(), \
@@ -613,14 +625,10 @@ mod tests {
             for i in range(1, fs.len(), 3) { fs[i].on_key(); } \
             for i in range(2, fs.len(), 5) { fs[i].fix_value(\"y\"); } \
             warn(estate.c[0], \"missing\", \"no such key\");";
-        let limits = Limits::default();
-        let engine = crate::engine::sandbox::build(&limits, false);
+        let (limits, engine) = default_engine();
         let rule = rule_of(&engine, "t/many", body);
         let on = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = pool(threads);
             let rules = std::slice::from_ref(&rule);
             let (findings, failures) =
                 pool.install(|| evaluate(&engine, &limits, std::slice::from_ref(&estate), rules));
@@ -635,8 +643,7 @@ mod tests {
 
     #[test]
     fn rules_naming_the_largest_arrays_most_often_start_first() {
-        let limits = Limits::default();
-        let engine = crate::engine::sandbox::build(&limits, false);
+        let (_, engine) = default_engine();
         let rules = rules_of(
             &engine,
             &[
@@ -683,8 +690,7 @@ mod tests {
 
     #[test]
     fn only_an_estate_s_largest_top_level_values_weigh_a_rule() {
-        let limits = Limits::default();
-        let engine = crate::engine::sandbox::build(&limits, false);
+        let (_, engine) = default_engine();
         let rules = rules_of(
             &engine,
             &[
@@ -702,8 +708,7 @@ mod tests {
 
     #[test]
     fn every_pair_runs_once_and_reports_under_its_own_file_and_rule() {
-        let limits = Limits::default();
-        let engine = crate::engine::sandbox::build(&limits, false);
+        let (limits, engine) = default_engine();
         let rules: Vec<Rule> = (0..5)
             .map(|r| {
                 // Rules of different lengths, so that threads finish them out of order.
@@ -721,10 +726,7 @@ mod tests {
             })
             .collect();
         for threads in [1, 2, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = pool(threads);
             let (findings, failures) =
                 pool.install(|| evaluate(&engine, &limits, &estates, &rules));
             assert!(failures.is_empty(), "{failures:?}");
@@ -747,8 +749,7 @@ mod tests {
     fn evaluations_at_once_on_one_pool_each_report_what_they_report_alone() {
         // Threads between pairs help whatever the pool holds, another evaluation's
         // calls and passes among it.
-        let limits = Limits::default();
-        let engine = crate::engine::sandbox::build(&limits, false);
+        let (limits, engine) = default_engine();
         let text: String = (0..20_000)
             .map(|i| {
                 format!(
@@ -783,10 +784,7 @@ mod tests {
             show(evaluate(&engine, &limits, &estates, b)),
         );
         assert!(alone.0.contains("n 19000") && alone.1.contains("first"));
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
+        let pool = pool(2);
         for _ in 0..3 {
             let together = pool.install(|| {
                 rayon::join(
@@ -808,8 +806,7 @@ mod tests {
             text.push_str(&format!("[[c]]\nname = \"c{i}\"\nos = \"{os}\"\n"));
         }
         let estate = estate_of(text);
-        let limits = Limits::default();
-        let engine = crate::engine::sandbox::build(&limits, false);
+        let (limits, engine) = default_engine();
         let then = ".label(estate.c[0], \"name\", \"first\").fix_value(\"new\")";
         let looped = rule_of(
             &engine,
@@ -822,10 +819,7 @@ mod tests {
             &format!("fail(estate.c.select(\"os\", \"old\"), \"os\", \"old\", \"upgrade\"){then};"),
         );
         let on = |threads: usize, rule: &Rule| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = pool(threads);
             let (mut findings, failures) = pool.install(|| {
                 evaluate(
                     &engine,
@@ -852,8 +846,7 @@ mod tests {
     fn fail_on_a_query_refuses_plain_entries_and_reports_nothing_of_an_empty_one() {
         let text = "arr = [\"a\", \"b\"]\n[[c]]\nname = \"c0\"\nos = \"new\"\n";
         let estate = estate_of(text);
-        let limits = Limits::default();
-        let engine = crate::engine::sandbox::build(&limits, false);
+        let (limits, engine) = default_engine();
         let rules = [
             rule_of(
                 &engine,
@@ -884,8 +877,7 @@ mod tests {
 
     #[test]
     fn queries_of_a_missing_array_are_empty_whatever_is_asked_of_them() {
-        let limits = Limits::default();
-        let engine = crate::engine::sandbox::build(&limits, false);
+        let (limits, engine) = default_engine();
         let rule = rule_of(
             &engine,
             "t/missing",
@@ -959,8 +951,7 @@ mod tests {
 
     #[test]
     fn passes_over_columns_answer_and_charge_as_passes_over_nodes() {
-        let limits = Limits::default();
-        let engine = crate::engine::sandbox::build(&limits, false);
+        let (limits, engine) = default_engine();
         let rules = rules_of(
             &engine,
             &[
@@ -1062,8 +1053,7 @@ mod tests {
 
     #[test]
     fn a_split_pass_over_columns_finds_what_one_over_nodes_finds() {
-        let limits = Limits::default();
-        let engine = crate::engine::sandbox::build(&limits, false);
+        let (limits, engine) = default_engine();
         let rules = rules_of(
             &engine,
             &[
@@ -1081,10 +1071,7 @@ mod tests {
             with_and_without_columns(mixed_clients(super::super::query::SPLIT_MIN + 1000));
         let paths =
             |findings: Vec<Finding>| findings.into_iter().map(|f| f.path).collect::<Vec<_>>();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
+        let pool = pool(2);
         let (a, fa) =
             pool.install(|| evaluate(&engine, &limits, std::slice::from_ref(&with), &rules));
         let (b, fb) =
