@@ -6,7 +6,7 @@
 //! may have changed since (labels, fixes, `on_key`) and resolves the rest itself.
 //! Without an idle thread nothing changes: a batch no thread has taken is the call's.
 
-use crate::estate::{Doc, NodeId};
+use crate::estate::{Doc, NodeId, Source};
 use crate::report::{Finding, Severity};
 use rhai::ImmutableString;
 use std::ops::Range;
@@ -94,15 +94,42 @@ impl Givens {
     fn begin_all(&self, origin: &Origin) -> Vec<Begun> {
         let t = |i: u32| self.texts[i as usize].as_str();
         let node = |i: usize| self.items.get(i).map(|item| item.0);
+        let mut handles = Handles::new(origin, self.items.len());
         self.items
             .iter()
             .enumerate()
             .map(|(i, &(n, k, m, severity))| {
                 origin.doc.prefetch(node(i + FAR), node(i + NEAR));
-                begin(origin, n, t(k), t(m), severity)
+                begin(origin, handles.next(origin), n, t(k), t(m), severity)
             })
             .collect()
     }
+}
+
+/// What every finding of a call holds a count of: the rule's name, the estate and
+/// the estate's name.
+pub(crate) type Handle = (Arc<str>, Arc<Source>, Arc<str>);
+
+/// [`Handle`]s for a run of findings, cloned in one burst. The estate's counts are
+/// shared by every call on it: cloned a finding at a time, two threads beginning
+/// findings of the same estate would pass the counts' cache line back and forth
+/// between every two findings; in a burst it moves about once a run.
+pub(crate) struct Handles(Vec<Handle>);
+
+impl Handles {
+    pub(crate) fn new(origin: &Origin, n: usize) -> Self {
+        Handles((0..n).map(|_| handle(origin)).collect())
+    }
+
+    /// The next handle, or a fresh one past the run's.
+    pub(crate) fn next(&mut self, origin: &Origin) -> Handle {
+        self.0.pop().unwrap_or_else(|| handle(origin))
+    }
+}
+
+fn handle(origin: &Origin) -> Handle {
+    let source = &origin.doc.source;
+    (origin.rule.clone(), source.clone(), source.name_shared())
 }
 
 /// A finding begun from what `fail` was given, and the value its key names.
@@ -114,17 +141,17 @@ pub struct Begun {
 /// Begins a finding of a call from `origin`, reported on table `node` about `key`.
 pub(crate) fn begin(
     origin: &Origin,
+    handle: Handle,
     node: NodeId,
     key: &str,
     message: &str,
     severity: Option<Severity>,
 ) -> Begun {
     let Located { child, span, path } = locate(&origin.doc, node, key);
-    let finding = Finding::new(
-        origin.rule.clone(),
+    let finding = Finding::of(
+        handle,
         severity.unwrap_or(origin.severity),
         message,
-        &origin.doc.source,
         origin.index,
         (path, span),
     );
@@ -314,7 +341,7 @@ mod tests {
             for j in 0..BATCH.min(600 - i) {
                 if let Some(b) = &b {
                     let (node, key, message, severity) = given(i);
-                    let here = begin(&origin, node, &key, &message, severity);
+                    let here = begin(&origin, handle(&origin), node, &key, &message, severity);
                     assert_eq!(
                         format!("{:?}", (b[j].child, &b[j].finding)),
                         format!("{:?}", (here.child, here.finding)),

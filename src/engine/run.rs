@@ -2,7 +2,7 @@
 //! errors turned into located failures, raw findings resolved into spans, paths and
 //! readiness subjects.
 
-use super::ahead::{begin, Begun, Origin, Run, BATCH, FAR, NEAR};
+use super::ahead::{begin, Begun, Handles, Origin, Run, BATCH, FAR, NEAR};
 use super::budget::{self, Limits, MEMORY_TOKEN, OPERATIONS_TOKEN, TIMEOUT_TOKEN};
 use super::calls::is_name_char;
 use super::context::{CallScope, Node, RawFinding};
@@ -231,25 +231,30 @@ pub fn run_one(
     // Resolving spans and paths costs thousands of instructions a finding; a rule
     // with many shares it out to the pool. The call is over and its thread-local
     // context gone, so this thread may run other calls while it waits.
-    let one = |subjects: &mut Option<Subjects>, r: &RawFinding, b: Option<Begun>| {
-        let node = r.node;
-        let site = sites.get(&r.call_site).cloned().flatten();
-        let b = b.unwrap_or_else(|| begin(&origin, r.node, &r.key, &r.message, r.severity));
-        let mut f = resolve(&estate.doc, r, b, site);
-        f.subject = subjects.as_mut().and_then(|s| s.of(node));
-        f
-    };
-    // A run of findings, with those another thread began of it.
-    let run = |subjects: &mut Option<Subjects>, (raws, b): (&[RawFinding], Run)| {
+    // A run of findings, with those another thread began of it. The counted handles
+    // its findings share (call sites; the estate's, when this thread begins them) are
+    // cloned in one burst first: see [`Handles`].
+    let run = |subjects: &mut Option<Subjects>, (raws, b): (&mut [RawFinding], Run)| {
         let mut b = b.begun().map(Vec::into_iter);
-        let node = |i: usize| raws.get(i).map(|r| r.node);
-        raws.iter()
-            .enumerate()
-            .map(|(i, r)| {
+        let mut handles = Handles::new(&origin, if b.is_none() { raws.len() } else { 0 });
+        let mut sites: Vec<CallSite> = (raws.iter().rev())
+            .map(|r| sites.get(&r.call_site).cloned().flatten())
+            .collect();
+        (0..raws.len())
+            .map(|i| {
                 if b.is_none() {
+                    let node = |i: usize| raws.get(i).map(|r| r.node);
                     estate.doc.prefetch(node(i + FAR), node(i + NEAR));
                 }
-                one(subjects, r, b.as_mut().and_then(Iterator::next))
+                let r = &mut raws[i];
+                let begun = b.as_mut().and_then(Iterator::next).unwrap_or_else(|| {
+                    let handle = handles.next(&origin);
+                    begin(&origin, handle, r.node, &r.key, &r.message, r.severity)
+                });
+                let node = r.node;
+                let mut f = resolve(&estate.doc, r, begun, sites.pop().flatten());
+                f.subject = subjects.as_mut().and_then(|s| s.of(node));
+                f
             })
             .collect::<Vec<Finding>>()
     };
@@ -257,12 +262,12 @@ pub fn run_one(
     // One map of subjects serves the findings (when resolved here) and `applies`.
     let mut subjects = new_subjects();
     let findings: Vec<Vec<Finding>> = if raw.len() >= RESOLVE_APART {
-        raw.par_chunks(BATCH)
+        raw.par_chunks_mut(BATCH)
             .zip(begun)
             .map_init(new_subjects, run)
             .collect()
     } else {
-        raw.chunks(BATCH)
+        raw.chunks_mut(BATCH)
             .zip(begun)
             .map(|r| run(&mut subjects, r))
             .collect()
@@ -306,21 +311,22 @@ pub fn run_one(
 type CallSite = Option<(Arc<crate::estate::Source>, std::ops::Range<usize>)>;
 
 /// Finishes a finding begun from what `fail` was given with what the rule may have
-/// added since: labels, fixes, `on_key`, and the call's place in the rule file.
-fn resolve(doc: &Doc, raw: &RawFinding, begun: Begun, site: CallSite) -> Finding {
+/// added since: labels, fixes, `on_key`, and the call's place in the rule file. The
+/// help and label texts move over, so no count is touched and nothing copied.
+fn resolve(doc: &Doc, raw: &mut RawFinding, begun: Begun, site: CallSite) -> Finding {
     let Begun { child, mut finding } = begun;
     if let (true, Some(c)) = (raw.on_key, child) {
         finding.span = doc.key_span(c);
     }
     finding.labels = raw
         .labels
-        .iter()
+        .iter_mut()
         .map(|(node, key, text)| Label {
             span: doc.label_span(*node, key).1,
-            text: text.clone(),
+            text: std::mem::take(text),
         })
         .collect();
-    finding.help = raw.help.clone();
+    finding.help = raw.help.take();
     finding.call_site = site;
     finding.fix = super::fix::place(doc, raw.node, &raw.key, &raw.fixes).map(Box::new);
     finding

@@ -127,14 +127,27 @@ impl Finding {
         file_index: usize,
         (path, span): (String, Range<usize>),
     ) -> Self {
+        let handles = (rule.into(), source.clone(), source.name_shared());
+        Finding::of(handles, severity, message, file_index, (path, span))
+    }
+
+    /// [`Finding::new`] from its counted handles (rule, source, the source's shared
+    /// name), cloned by the caller: a run of findings clones them all at once.
+    pub fn of(
+        (rule, source, file): (Arc<str>, Arc<Source>, Arc<str>),
+        severity: Severity,
+        message: impl Into<String>,
+        file_index: usize,
+        (path, span): (String, Range<usize>),
+    ) -> Self {
         Finding {
-            rule: rule.into(),
+            rule,
             severity,
             message: message.into(),
             help: None,
             file_index,
-            source: source.clone(),
-            file: source.name_shared(),
+            source,
+            file,
             fingerprint: String::new(),
             path,
             span,
