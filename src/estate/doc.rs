@@ -158,6 +158,12 @@ impl Doc {
         }
     }
 
+    /// Whether `id` is a table or an array: its node alone, where [`Doc::value`] of a
+    /// table also reads where its entries are.
+    pub fn holds_entries(&self, id: NodeId) -> bool {
+        matches!(self.node(id).kind, Kind::Table | Kind::Array)
+    }
+
     pub fn value(&self, id: NodeId) -> Value<'_> {
         let a = &self.arena;
         let n = &a.nodes[id as usize];

@@ -9,7 +9,7 @@ use crate::engine::context::{
     edit_findings, err, push_applied, push_findings, with_doc, Node, RawFinding, RawFix, RhaiResult,
 };
 use crate::engine::query::Query;
-use crate::estate::{doc::Value as V, NodeId};
+use crate::estate::NodeId;
 use crate::report::Severity;
 use rhai::{Dynamic, ImmutableString, NativeCallContext, Variant};
 use std::sync::Arc;
@@ -90,6 +90,9 @@ fn report(ctx: &NativeCallContext, r: Report, node: Node) -> RhaiResult<FindingR
     r.push(ctx, node.generation, &[node.id])
 }
 
+/// How many entries ahead [`report_each`] asks for a node.
+const AHEAD: usize = 16;
+
 /// One finding per entry of `q`, in order: a loop's findings without a script call
 /// per entry. Every entry must be a table (or array), as in a loop calling `fail`.
 fn report_each(ctx: &NativeCallContext, r: Report, q: &Query) -> RhaiResult<FindingRef> {
@@ -99,10 +102,12 @@ fn report_each(ctx: &NativeCallContext, r: Report, q: &Query) -> RhaiResult<Find
     }
     let generation = q.generation;
     with_doc(generation, |doc| {
-        let plain = ids
-            .iter()
-            .find(|&&id| !matches!(doc.value(id), V::Table(_) | V::Array(_)));
-        match plain {
+        // Entries lie scattered over the estate: each node is asked for well ahead.
+        let plain = ids.iter().enumerate().find(|&(i, &id)| {
+            doc.prefetch(ids.get(i + AHEAD).copied(), None);
+            !doc.holds_entries(id)
+        });
+        match plain.map(|(_, id)| id) {
             Some(&id) => err(format!(
                 "`{}` on a query: the entry at `{}` is a plain value, not a table; narrow the query to tables (`select` on one of their keys)",
                 ctx.fn_name(),
