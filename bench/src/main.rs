@@ -20,7 +20,8 @@
 //! are taken to the floor (b) of the same size. Before timing, (a), (a2), (b) and both
 //! regorus modes must report the same violations, or the benchmark stops. Each speed-up
 //! from one to two threads comes with the machine's own for work of the same length,
-//! measured in the same turn (`machine_speedup`).
+//! measured in the same turn (`machine_speedup`), and (a)'s also with the most any
+//! split of its own work over two threads could give in that turn (`pair`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -687,7 +688,7 @@ fn main() {
     let preflight = bin("preflight");
     // Name the build step rather than fail on the first program that is not there.
     let needed: &[&str] = match (a.lsp, a.import) {
-        (false, None) => &["preflight", "examples/gen_estate", "floor", "rego"],
+        (false, None) => &["preflight", "examples/gen_estate", "floor", "rego", "pair"],
         _ => &["preflight", "examples/gen_estate"],
     };
     let missing: Vec<String> = needed
@@ -881,6 +882,22 @@ fn main() {
             }
             println!();
             println!("The machine's speed-up: two threads against one on work of the same length that needs no memory and no other thread, both threads already running (`machine_speedup` in `bench/src/main.rs`), measured right after each pair, so each pair can be read against what the machine gave two threads at that moment. On memory-bound work (each thread reading one word per cache line through 32 MiB of its own) the two threads also share the memory bus: a pass over the estate's nodes lies between the two.\n");
+            let turns = 40 * a.runs;
+            let out = Command::new(bin("pair"))
+                .args([&pack, &f, &turns.to_string()])
+                .output()
+                .expect("pair runs");
+            let v: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .map(|x| x.parse().expect("a number from pair"))
+                .collect();
+            assert_eq!(v.len(), 9, "pair printed {out:?}");
+            println!("(a) inside one process, {turns} turns (`bench/src/bin/pair.rs`): one evaluation on one thread alone, two whole evaluations at once (a thread each), one evaluation on two threads. Two at once share nothing but the machine, so 2 × alone ÷ two at once bounds what any split of this work over two threads could reach in that turn.\n");
+            println!("| alone | two at once | on two threads | bound (median; quartiles) | speed-up on two threads (median; quartiles) |\n|---:|---:|---:|---:|---:|");
+            println!(
+                "| {:.4} s | {:.4} s | {:.4} s | {:.2}×; {:.2}×–{:.2}× | {:.2}×; {:.2}×–{:.2}× |\n",
+                v[0], v[1], v[2], v[4], v[3], v[5], v[7], v[6], v[8]
+            );
             // 1,000 estates of 100 clients against one of the same total size.
             let many = dir.join("many");
             std::fs::create_dir_all(&many).unwrap();
