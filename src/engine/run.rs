@@ -237,7 +237,8 @@ pub fn run_one(
     let run = |subjects: &mut Option<Subjects>, (raws, b): (&mut [RawFinding], Run)| {
         let mut b = b.begun().map(Vec::into_iter);
         let mut handles = Handles::new(&origin, if b.is_none() { raws.len() } else { 0 });
-        let mut sites: Vec<CallSite> = (raws.iter().rev())
+        // In reverse, to be taken from the end.
+        let mut places: Vec<CallSite> = (raws.iter().rev())
             .map(|r| sites.get(&r.call_site).cloned().flatten())
             .collect();
         (0..raws.len())
@@ -252,7 +253,7 @@ pub fn run_one(
                     begin(&origin, handle, r.node, &r.key, &r.message, r.severity)
                 });
                 let node = r.node;
-                let mut f = resolve(&estate.doc, r, begun, sites.pop().flatten());
+                let mut f = resolve(&estate.doc, r, begun, places.pop().flatten());
                 f.subject = subjects.as_mut().and_then(|s| s.of(node));
                 f
             })
