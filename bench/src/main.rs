@@ -892,7 +892,7 @@ fn main() {
                 .map(|x| x.parse().expect("a number from pair"))
                 .collect();
             assert_eq!(v.len(), 9, "pair printed {out:?}");
-            println!("(a) inside one process, {turns} turns (`bench/src/bin/pair.rs`): one evaluation on one thread alone, two whole evaluations at once (a thread each), one evaluation on two threads. Two at once share nothing but the machine, so 2 × alone ÷ two at once bounds what any split of this work over two threads could reach in that turn.\n");
+            println!("(a) inside one process, {turns} turns (`bench/src/bin/pair.rs`): one evaluation on one thread alone, two whole evaluations at once (a thread each), one evaluation on two threads. Two at once each do the whole work and divide none of it between them, so 2 × alone ÷ two at once bounds what any split of this work over two threads could reach in that turn.\n");
             println!("| alone | two at once | on two threads | bound (median; quartiles) | speed-up on two threads (median; quartiles) |\n|---:|---:|---:|---:|---:|");
             println!(
                 "| {:.4} s | {:.4} s | {:.4} s | {:.2}×; {:.2}×–{:.2}× | {:.2}×; {:.2}×–{:.2}× |\n",

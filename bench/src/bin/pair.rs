@@ -1,8 +1,8 @@
 //! (a) evaluation inside one process, against the most two threads could give it: per
 //! turn, one evaluation on one thread alone, two whole evaluations at once (a thread
-//! each, started together), and one evaluation on two threads. Two at once share
-//! nothing but the machine, so `2 × alone ÷ both` bounds what any split of this very
-//! work over two threads could reach in that turn. Prints the medians in seconds and
+//! each, started together), and one evaluation on two threads. Two at once each do
+//! the whole work and divide none of it, so `2 × alone ÷ both` bounds what any split
+//! of this very work over two threads could reach in that turn. Prints the medians in seconds and
 //! the per-turn ratios' quartiles:
 //! `alone both two bound_q1 bound_q2 bound_q3 speedup_q1 speedup_q2 speedup_q3`.
 //!
