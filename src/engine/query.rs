@@ -516,40 +516,30 @@ impl<'d> Memo<'d> {
         v: NodeId,
     ) -> Option<(u64, bool)> {
         if let Some(n) = doc.number(v).filter(|_| self.room > 0) {
-            return self.search_number(doc, filter, words, n);
+            return self.by_number(filter, n, || words.in_number(doc, n));
         }
         let s = doc.str_of(v)?;
         let (tried, hit) = self.find(filter, words, s);
         Some((tried as u64 * scan_cost(s), hit))
     }
 
-    /// [`Memo::search`] in the string numbered `n`, remembered by its number.
-    fn search_number(
+    /// Filter `filter`'s answer for the string numbered `n` (units to charge, and
+    /// whether the value matched): the one kept, else `find`'s, kept while there is
+    /// room. `None` when `find` cannot tell.
+    fn by_number(
         &mut self,
-        doc: &'d Doc,
         filter: usize,
-        words: &Words,
         n: u32,
+        find: impl FnOnce() -> Option<(u64, bool)>,
     ) -> Option<(u64, bool)> {
-        if let Some(answer) = self.answer(filter, n) {
+        if let Some(&answer) = self.numbered.get(&(filter, n)) {
             return Some(answer);
         }
-        let (units, hit) = words.in_number(doc, n)?;
-        self.keep(filter, n, units, hit);
-        Some((units, hit))
-    }
-
-    /// Filter `filter`'s answer for the string numbered `n`, if kept: units to charge,
-    /// and whether the value matched.
-    fn answer(&self, filter: usize, n: u32) -> Option<(u64, bool)> {
-        self.numbered.get(&(filter, n)).copied()
-    }
-
-    /// Keeps filter `filter`'s answer for the string numbered `n`, while there is room.
-    fn keep(&mut self, filter: usize, n: u32, units: u64, hit: bool) {
+        let answer = find()?;
         if self.numbered.len() < self.room {
-            self.numbered.insert((filter, n), (units, hit));
+            self.numbered.insert((filter, n), answer);
         }
+        Some(answer)
     }
 }
 
@@ -1202,12 +1192,9 @@ impl Filter {
         match prep.column.map(|c| doc.column(c).get(pos)) {
             Some(Cell::Absent) => return Ok(false),
             Some(Cell::Number(n)) => {
-                let answer = memo.answer(i, n).or_else(|| {
-                    let (units, hit) = self.number_answer(doc, n, prep)?;
-                    memo.keep(i, n, units, hit);
-                    Some((units, hit))
-                });
-                if let Some((units, hit)) = answer {
+                if let Some((units, hit)) =
+                    memo.by_number(i, n, || self.number_answer(doc, n, prep))
+                {
                     meter.charge(units)?;
                     return Ok(hit);
                 }
