@@ -102,11 +102,19 @@ pub fn evaluate_with_progress(
     let next = AtomicUsize::new(0);
     let slots: Vec<OnceLock<Outcome>> = (0..pairs).map(|_| OnceLock::new()).collect();
     let take = || {
-        while let Some(&i) = order.get(next.fetch_add(1, Relaxed)) {
+        while let Some(&(i, _)) = order.get(next.fetch_add(1, Relaxed)) {
             let _ = slots[i].set(run(i));
-            // Before a shorter pair, help the longer calls still running: the parts of
-            // their passes, their findings to begin.
-            while let Some(rayon::Yield::Executed) = rayon::yield_now() {}
+            // Before a long pair, help the longer calls still running: the parts of
+            // their passes, their findings to begin. A short pair goes first: it cannot
+            // be shared, and left for the end it would keep one thread busy while the
+            // other has nothing left to do, where help can be cut to fit. (Another
+            // thread may take the pair looked at first: then this one takes the next.)
+            if order
+                .get(next.load(Relaxed))
+                .is_none_or(|&(_, weight)| weight >= SHORT)
+            {
+                while let Some(rayon::Yield::Executed) = rayon::yield_now() {}
+            }
         }
     };
     rayon::broadcast(|_| take());
@@ -134,12 +142,15 @@ pub fn evaluate_with_progress(
     out
 }
 
-/// Pair indices (estate-major, as [`evaluate_with_progress`] numbers them), the
-/// likeliest longest first. A rule's guessed length on an estate: for each of the
-/// estate's largest top-level values, its number of entries times the times the rule's
-/// text names it (each `estate.clients` a pass, say). Ties keep their order: the same
-/// order in every run.
-fn longest_first(estates: &[Estate], rules: &[Rule]) -> Vec<usize> {
+/// A pair guessed to pass over fewer entries than this (no split pass) is short.
+const SHORT: usize = super::query::SPLIT_MIN;
+
+/// Pair indices (estate-major, as [`evaluate_with_progress`] numbers them) with their
+/// guessed lengths, the likeliest longest first. A rule's guessed length on an estate:
+/// for each of the estate's largest top-level values, its number of entries times the
+/// times the rule's text names it (each `estate.clients` a pass, say). Ties keep their
+/// order: the same order in every run.
+fn longest_first(estates: &[Estate], rules: &[Rule]) -> Vec<(usize, usize)> {
     // Only the largest few values count, so that an estate of a million top-level
     // keys costs one pass over them, not one per rule.
     const LARGEST: usize = 16;
@@ -166,7 +177,7 @@ fn longest_first(estates: &[Estate], rules: &[Rule]) -> Vec<usize> {
         })
         .collect();
     order.sort_by_key(|&(_, w)| std::cmp::Reverse(w));
-    order.into_iter().map(|(i, _)| i).collect()
+    order
 }
 
 /// A rule call that reported at least this many findings has them resolved on all the
@@ -669,11 +680,11 @@ mod tests {
         let small = "[[servers]]\nname = \"s\"\n[[servers]]\nname = \"t\"\n".to_string();
         let big = format!("{small}{}", "[[clients]]\nname = \"c\"\n".repeat(5));
         let estates = [estate_of(small), estate_of(big)];
-        let named = |order: Vec<usize>| -> Vec<String> {
+        let named = |order: Vec<(usize, usize)>| -> Vec<String> {
             let n = rules.len();
             order
                 .iter()
-                .map(|i| format!("{}:{}", i / n, rules[i % n].id))
+                .map(|(i, _)| format!("{}:{}", i / n, rules[i % n].id))
                 .collect()
         };
         assert_eq!(
@@ -710,7 +721,7 @@ mod tests {
         let mut text: String = (0..20).map(|i| format!("t{i} = {{ k = 1 }}\n")).collect();
         text.push_str("big = [1, 2, 3]\n");
         let order = longest_first(&[estate_of(text)], &rules);
-        assert_eq!(order, [2, 1, 0]);
+        assert_eq!(order, [(2, 3), (1, 1), (0, 0)]);
     }
 
     #[test]
