@@ -15,23 +15,55 @@ use std::sync::Arc;
 
 pub(crate) type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
-/// A finding as a rule reported it, before its spans are resolved.
+/// What one `fail` (`warn`, `note`) call was given, shared by every finding it
+/// reported: one, or one per entry of a query.
 #[derive(Debug, Clone)]
-pub struct RawFinding {
+pub struct Said {
     pub severity: Option<Severity>,
-    pub node: NodeId,
     /// The key and message as the script passed them: shared, not copied, while the
     /// rule runs (reporting is on the rule's own thread; resolving is spread out).
     pub key: ImmutableString,
     pub message: ImmutableString,
     pub help: Option<Arc<str>>,
     pub call_site: Position,
+}
+
+impl Said {
+    /// Whether `other` says the same: a loop's `fail` with literal strings does, each
+    /// time round.
+    fn same(&self, other: &Said) -> bool {
+        self.severity == other.severity
+            && self.call_site == other.call_site
+            && self.key.ptr_eq(&other.key)
+            && self.message.ptr_eq(&other.message)
+            && self.help == other.help
+    }
+}
+
+/// What a rule attached to one finding after reporting it.
+#[derive(Debug, Clone, Default)]
+pub struct Attached {
     pub labels: Vec<(NodeId, String, String)>,
     /// Underline the key itself rather than its value.
     pub on_key: bool,
     /// Edits the rule is certain of, in the order it attached them.
     pub fixes: Vec<RawFix>,
 }
+
+/// A finding as a rule reported it, before its spans are resolved. A query reports
+/// thousands at once, and another thread may resolve them: what the call was given
+/// is kept once per call ([`Said`]), so a finding is its table, the call's place in
+/// the call's list, and what was attached to it alone, if anything.
+#[derive(Debug, Clone)]
+pub struct RawFinding {
+    pub node: NodeId,
+    pub said: u32,
+    pub attached: Option<Box<Attached>>,
+}
+
+/// What a rule call reported: its findings, what each `fail` was given, the runs of
+/// its findings other threads are beginning, and the tables it said it applies to.
+pub(crate) type Reported = (Vec<RawFinding>, Vec<Said>, Vec<Run>, Vec<NodeId>);
 
 /// An edit a rule attached to a finding, its text already valid TOML; the engine
 /// places it in the estate when it resolves the finding.
@@ -52,6 +84,7 @@ pub enum RawFix {
 struct Context {
     doc: Arc<Doc>,
     findings: Vec<RawFinding>,
+    said: Vec<Said>,
     /// Batches of findings other threads are locating.
     ahead: Ahead,
     /// Tables the rule said it applies to (`applies(node)`).
@@ -77,20 +110,22 @@ impl CallScope {
                 rule: origin.rule.clone(),
                 ahead: Ahead::new(origin),
                 findings: Vec::new(),
+                said: Vec::new(),
                 applied: Vec::new(),
             })
         });
         CallScope(())
     }
 
-    /// What the call reported, which runs of [`super::ahead::BATCH`] of its findings
-    /// other threads are beginning, and the tables it said it applies to.
-    pub(crate) fn finish(self) -> (Vec<RawFinding>, Vec<Run>, Vec<NodeId>) {
+    /// What the call reported, what each of its `fail` calls was given, which runs
+    /// of [`super::ahead::BATCH`] of its findings other threads are beginning, and the
+    /// tables it said it applies to.
+    pub(crate) fn finish(self) -> Reported {
         CONTEXT
             .with_borrow_mut(|c| c.take())
             .map(|c| {
                 let begun = c.ahead.take(c.findings.len());
-                (c.findings, begun, c.applied)
+                (c.findings, c.said, begun, c.applied)
             })
             .unwrap_or_default()
     }
@@ -185,24 +220,31 @@ pub(crate) fn to_dynamic(doc: &Doc, id: NodeId) -> Dynamic {
     }
 }
 
-/// Appends findings on tables of document `generation` to the current call if they
-/// belong to it; gives the first one's index.
-pub(crate) fn push_findings(
-    generation: u32,
-    findings: impl IntoIterator<Item = RawFinding>,
-) -> RhaiResult<usize> {
+/// Appends findings on tables `nodes` of document `generation`, each given `said`, to
+/// the current call if they belong to it; gives the first one's index.
+pub(crate) fn push_findings(generation: u32, said: Said, nodes: &[NodeId]) -> RhaiResult<usize> {
     CONTEXT.with_borrow_mut(|c| match c {
         Some(c) if c.doc.generation == generation => {
             let first = c.findings.len();
-            let findings = findings.into_iter();
-            c.findings.reserve(findings.size_hint().0);
-            for finding in findings {
-                c.findings.push(finding);
+            if c.said.last().is_none_or(|last| !last.same(&said)) {
+                c.said.push(said);
+            }
+            let at = c.said.len() as u32 - 1;
+            c.findings.reserve(nodes.len());
+            for &node in nodes {
+                c.findings.push(RawFinding {
+                    node,
+                    said: at,
+                    attached: None,
+                });
                 let n = c.findings.len();
                 c.ahead.reported(n, |k| {
                     c.findings[n - k..]
                         .iter()
-                        .map(|r| (r.node, &r.key, &r.message, r.severity))
+                        .map(|r| {
+                            let s = &c.said[r.said as usize];
+                            (r.node, &s.key, &s.message, s.severity)
+                        })
                         .collect()
                 });
             }
@@ -226,19 +268,19 @@ pub(crate) fn push_applied(node: Node) -> RhaiResult<()> {
     })
 }
 
-/// Changes already reported findings of the current call, `at` being their indices;
-/// `node`, when given, must belong to the call.
+/// Changes what is attached to already reported findings of the current call, `at`
+/// being their indices; `node`, when given, must belong to the call.
 pub(crate) fn edit_findings(
     at: std::ops::Range<usize>,
     node: Option<Node>,
-    mut f: impl FnMut(&mut RawFinding) -> RhaiResult<()>,
+    mut f: impl FnMut(&mut Attached) -> RhaiResult<()>,
 ) -> RhaiResult<()> {
     CONTEXT.with_borrow_mut(|c| match c {
         Some(c) if node.is_none_or(|n| c.doc.generation == n.generation) => {
             let end = at.end.min(c.findings.len());
             c.findings[at.start.min(end)..end]
                 .iter_mut()
-                .try_for_each(&mut f)
+                .try_for_each(|r| f(r.attached.get_or_insert_with(Box::default)))
         }
         None if node.is_none() => Ok(()),
         _ => err("this node belongs to another estate or rule call"),
@@ -248,6 +290,74 @@ pub(crate) fn edit_findings(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn findings_keep_what_their_call_was_given_once_and_what_was_attached_alone() {
+        let text = "[[c]]\nn = 1\n".repeat(4);
+        let source = Arc::new(crate::estate::Source::new("e.toml", text));
+        let doc = Arc::new(crate::estate::parse(source).unwrap());
+        let generation = doc.generation;
+        let tables = doc.children(doc.get(ROOT, "c").unwrap());
+        let scope = CallScope::enter(Origin {
+            doc,
+            index: 0,
+            rule: Arc::from("t/r"),
+            severity: Severity::Error,
+        });
+        let said = |key: &ImmutableString, message: &str, line: u16| Said {
+            severity: Some(Severity::Warning),
+            key: key.clone(),
+            message: message.into(),
+            help: Some(Arc::from("h")),
+            call_site: Position::new(line, 1),
+        };
+        let key = ImmutableString::from("n");
+        let message = ImmutableString::from("m");
+        let same = |line| Said {
+            message: message.clone(),
+            ..said(&key, "", line)
+        };
+        // A loop's call says the same each time round: one entry for its findings.
+        assert_eq!(push_findings(generation, same(1), &tables[..2]).unwrap(), 0);
+        assert_eq!(
+            push_findings(generation, same(1), &tables[2..3]).unwrap(),
+            2
+        );
+        // A message made anew (even with the same text), or another call, is another.
+        push_findings(generation, said(&key, "m", 1), &tables[3..]).unwrap();
+        push_findings(generation, same(2), &tables[..1]).unwrap();
+        edit_findings(1..3, None, |a| {
+            a.on_key = true;
+            Ok(())
+        })
+        .unwrap();
+        let (raw, said, _, _) = scope.finish();
+        let raws: Vec<(NodeId, u32, bool)> = (raw.iter())
+            .map(|r| {
+                (
+                    r.node,
+                    r.said,
+                    r.attached.as_ref().is_some_and(|a| a.on_key),
+                )
+            })
+            .collect();
+        let t = |i: usize| tables[i];
+        assert_eq!(
+            raws,
+            [
+                (t(0), 0, false),
+                (t(1), 0, true),
+                (t(2), 0, true),
+                (t(3), 1, false),
+                (t(0), 2, false)
+            ]
+        );
+        let calls: Vec<(&str, u16)> = (said.iter())
+            .map(|s| (s.message.as_str(), s.call_site.line().unwrap() as u16))
+            .collect();
+        assert_eq!(calls, [("m", 1), ("m", 1), ("m", 2)]);
+        assert!(raw.iter().filter(|r| r.attached.is_none()).count() == 3);
+    }
 
     #[test]
     fn repeated_strings_are_shared_and_every_read_is_right() {

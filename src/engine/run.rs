@@ -220,10 +220,11 @@ pub fn run_one(
         )
     }));
     budget::disarm();
-    let (mut raw, mut begun, mut applied) = scope.finish();
+    let (mut raw, mut said, mut begun, mut applied) = scope.finish();
     if matches!(&outcome, Ok(Err(e)) if is_memory(e)) {
         // What a call that ran out of memory reported goes with the rest of its memory.
         raw = Vec::new();
+        said = Vec::new();
         begun = Vec::new();
         applied = Vec::new();
     }
@@ -233,12 +234,14 @@ pub fn run_one(
         .and_then(|p| p.readiness.as_ref())
         .or(fallback);
     // A loop's findings share a few `fail` calls: each call's place is found once.
-    let mut sites = hashbrown::HashMap::new();
-    for r in &raw {
-        sites
-            .entry(r.call_site)
-            .or_insert_with(|| call_site(rule, r.call_site));
-    }
+    let mut places = hashbrown::HashMap::new();
+    let sites: Vec<CallSite> = (said.iter())
+        .map(|s| {
+            (places.entry(s.call_site))
+                .or_insert_with(|| call_site(rule, s.call_site))
+                .clone()
+        })
+        .collect();
     // Resolving spans and paths costs thousands of instructions a finding; a rule
     // with many shares it out to the pool. The call is over and its thread-local
     // context gone, so this thread may run other calls while it waits.
@@ -249,8 +252,11 @@ pub fn run_one(
         let mut b = b.begun().map(Vec::into_iter);
         let mut handles = Handles::new(&origin, if b.is_none() { raws.len() } else { 0 });
         // In reverse, to be taken from the end.
-        let mut places: Vec<CallSite> = (raws.iter().rev())
-            .map(|r| sites.get(&r.call_site).cloned().flatten())
+        let mut shared: Vec<Shared> = (raws.iter().rev())
+            .map(|r| {
+                let i = r.said as usize;
+                (sites[i].clone(), said[i].help.clone())
+            })
             .collect();
         (0..raws.len())
             .map(|i| {
@@ -259,13 +265,15 @@ pub fn run_one(
                     estate.doc.prefetch(node(i + FAR), node(i + NEAR));
                 }
                 let r = &mut raws[i];
+                let s = &said[r.said as usize];
                 let begun = b.as_mut().and_then(Iterator::next).unwrap_or_else(|| {
                     let handle = handles.next(&origin);
-                    begin(&origin, handle, r.node, &r.key, &r.message, r.severity)
+                    begin(&origin, handle, r.node, &s.key, &s.message, s.severity)
                 });
-                let node = r.node;
-                let mut f = resolve(&estate.doc, r, begun, places.pop().flatten());
-                f.subject = subjects.as_mut().and_then(|s| s.of(node));
+                let (site, help) = shared.pop().unwrap_or_default();
+                let mut f = resolve(&estate.doc, r, &s.key, begun, site);
+                f.help = help;
+                f.subject = subjects.as_mut().and_then(|s| s.of(r.node));
                 f
             })
             .collect::<Vec<Finding>>()
@@ -322,25 +330,29 @@ pub fn run_one(
 /// Where in a rule file a finding was reported: the `fail` call's name.
 type CallSite = Option<(Arc<crate::estate::Source>, std::ops::Range<usize>)>;
 
+/// The counted handles a finding takes from what its call was given: its place in the
+/// rule file and its help. Cloned for a run of findings in one burst, as [`Handles`].
+type Shared = (CallSite, Option<Arc<str>>);
+
 /// Finishes a finding begun from what `fail` was given with what the rule may have
-/// added since: labels, fixes, `on_key`, and the call's place in the rule file. The
-/// help and label texts move over, so no count is touched and nothing copied.
-fn resolve(doc: &Doc, raw: &mut RawFinding, begun: Begun, site: CallSite) -> Finding {
+/// attached since (labels, fixes, `on_key`), and the call's place in the rule file.
+/// The label texts move over: nothing is copied.
+fn resolve(doc: &Doc, raw: &mut RawFinding, key: &str, begun: Begun, site: CallSite) -> Finding {
     let Begun { child, mut finding } = begun;
-    if let (true, Some(c)) = (raw.on_key, child) {
+    finding.call_site = site;
+    let Some(attached) = raw.attached.take() else {
+        return finding;
+    };
+    if let (true, Some(c)) = (attached.on_key, child) {
         finding.span = doc.key_span(c);
     }
-    finding.labels = raw
-        .labels
-        .iter_mut()
+    finding.labels = (attached.labels.into_iter())
         .map(|(node, key, text)| Label {
-            span: doc.label_span(*node, key).1,
-            text: std::mem::take(text),
+            span: doc.label_span(node, &key).1,
+            text,
         })
         .collect();
-    finding.help = raw.help.take();
-    finding.call_site = site;
-    finding.fix = super::fix::place(doc, raw.node, &raw.key, &raw.fixes).map(Box::new);
+    finding.fix = super::fix::place(doc, raw.node, key, &attached.fixes).map(Box::new);
     finding
 }
 

@@ -6,13 +6,13 @@
 use super::Api;
 use crate::engine::budget;
 use crate::engine::context::{
-    edit_findings, err, push_applied, push_findings, with_doc, Node, RawFinding, RawFix, RhaiResult,
+    edit_findings, err, push_applied, push_findings, with_doc, Attached, Node, RawFix, RhaiResult,
+    Said,
 };
 use crate::engine::query::Query;
 use crate::estate::NodeId;
 use crate::report::Severity;
 use rhai::{Dynamic, ImmutableString, NativeCallContext, Variant};
-use std::sync::Arc;
 
 /// The findings one call reported (one, or one per entry of a query), so a rule can
 /// attach labels and fixes to them: an edit applies to each.
@@ -26,7 +26,7 @@ impl FindingRef {
     fn edit(
         &self,
         node: Option<Node>,
-        f: impl FnMut(&mut RawFinding) -> RhaiResult<()>,
+        f: impl FnMut(&mut Attached) -> RhaiResult<()>,
     ) -> RhaiResult<Self> {
         edit_findings(self.first..self.first + self.len, node, f).map(|()| *self)
     }
@@ -62,23 +62,15 @@ impl Report<'_> {
         generation: u32,
         nodes: &[NodeId],
     ) -> RhaiResult<FindingRef> {
-        let call_site = ctx.call_position();
-        // One copy of the help for all the call's findings.
-        let help: Option<Arc<str>> = self.help.filter(|h| !h.is_empty()).map(Into::into);
-        let first = push_findings(
-            generation,
-            nodes.iter().map(|&node| RawFinding {
-                severity: Some(self.severity),
-                node,
-                key: self.key.clone(),
-                message: self.message.clone(),
-                help: help.clone(),
-                call_site,
-                labels: Vec::new(),
-                on_key: false,
-                fixes: Vec::new(),
-            }),
-        )?;
+        let said = Said {
+            severity: Some(self.severity),
+            key: self.key.clone(),
+            message: self.message.clone(),
+            // One copy of the help for all the call's findings.
+            help: self.help.filter(|h| !h.is_empty()).map(Into::into),
+            call_site: ctx.call_position(),
+        };
+        let first = push_findings(generation, said, nodes)?;
         Ok(FindingRef {
             first,
             len: nodes.len(),
