@@ -356,7 +356,7 @@ mod tests {
             .map(|s| (s.message.as_str(), s.call_site.line().unwrap() as u16))
             .collect();
         assert_eq!(calls, [("m", 1), ("m", 1), ("m", 2)]);
-        assert!(raw.iter().filter(|r| r.attached.is_none()).count() == 3);
+        assert_eq!(raw.iter().filter(|r| r.attached.is_none()).count(), 3);
     }
 
     #[test]
