@@ -6,8 +6,8 @@
 //! may have changed since (labels, fixes, `on_key`) and resolves the rest itself.
 //! Without an idle thread nothing changes: a batch no thread has taken is the call's.
 
-use crate::estate::{Doc, NodeId, Source};
-use crate::report::{Finding, Severity};
+use crate::estate::{Doc, NodeId};
+use crate::report::{counted, Counted, Finding, Severity};
 use rhai::ImmutableString;
 use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -106,15 +106,11 @@ impl Givens {
     }
 }
 
-/// What every finding of a call holds a count of: the rule's name, the estate and
-/// the estate's name.
-pub(crate) type Handle = (Arc<str>, Arc<Source>, Arc<str>);
-
-/// [`Handle`]s for a run of findings, cloned in one burst. The estate's counts are
+/// The [`Counted`] handles for a run of findings, cloned in one burst. The estate's counts are
 /// shared by every call on it: cloned a finding at a time, two threads beginning
 /// findings of the same estate would pass the counts' cache line back and forth
 /// between every two findings; in a burst it moves about once a run.
-pub(crate) struct Handles(Vec<Handle>);
+pub(crate) struct Handles(Vec<Counted>);
 
 impl Handles {
     pub(crate) fn new(origin: &Origin, n: usize) -> Self {
@@ -122,14 +118,13 @@ impl Handles {
     }
 
     /// The next handle, or a fresh one past the run's.
-    pub(crate) fn next(&mut self, origin: &Origin) -> Handle {
+    pub(crate) fn next(&mut self, origin: &Origin) -> Counted {
         self.0.pop().unwrap_or_else(|| handle(origin))
     }
 }
 
-fn handle(origin: &Origin) -> Handle {
-    let source = &origin.doc.source;
-    (origin.rule.clone(), source.clone(), source.name_shared())
+fn handle(origin: &Origin) -> Counted {
+    counted(origin.rule.clone(), &origin.doc.source)
 }
 
 /// A finding begun from what `fail` was given, and the value its key names.
@@ -141,7 +136,7 @@ pub struct Begun {
 /// Begins a finding of a call from `origin`, reported on table `node` about `key`.
 pub(crate) fn begin(
     origin: &Origin,
-    handle: Handle,
+    handle: Counted,
     node: NodeId,
     key: &str,
     message: &str,

@@ -273,7 +273,7 @@ pub fn run_one(
                 let (site, help) = shared.pop().unwrap_or_default();
                 let mut f = resolve(&estate.doc, r, &s.key, begun, site);
                 f.help = help;
-                f.subject = subjects.as_mut().and_then(|s| s.of(r.node));
+                f.subject = subjects.as_mut().and_then(|all| all.of(r.node));
                 f
             })
             .collect::<Vec<Finding>>()

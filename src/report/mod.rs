@@ -116,6 +116,15 @@ pub struct Waiver {
     pub expires: String,
 }
 
+/// The counted handles every finding holds: its rule's name, its estate's source, and
+/// the source's shared name.
+pub type Counted = (Arc<str>, Arc<Source>, Arc<str>);
+
+/// The [`Counted`] handles of a finding of `rule` in `source`.
+pub fn counted(rule: Arc<str>, source: &Arc<Source>) -> Counted {
+    (rule, source.clone(), source.name_shared())
+}
+
 impl Finding {
     /// A finding of `rule` on `span` of `source` (path `path`), not yet leveled,
     /// waived or compared.
@@ -127,14 +136,14 @@ impl Finding {
         file_index: usize,
         (path, span): (String, Range<usize>),
     ) -> Self {
-        let handles = (rule.into(), source.clone(), source.name_shared());
+        let handles = counted(rule.into(), source);
         Finding::of(handles, severity, message, file_index, (path, span))
     }
 
     /// [`Finding::new`] from its counted handles (rule, source, the source's shared
     /// name), cloned by the caller: a run of findings clones them all at once.
     pub fn of(
-        (rule, source, file): (Arc<str>, Arc<Source>, Arc<str>),
+        (rule, source, file): Counted,
         severity: Severity,
         message: impl Into<String>,
         file_index: usize,
